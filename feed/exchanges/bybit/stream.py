@@ -1,0 +1,150 @@
+"""Bybit v5 public option stream: topics, subscribe frames, limits and the frame parser.
+
+Facts (../shared/reference/exchanges.md §1.4–1.5): one connection carries at most 2000
+topics and 21,000 characters of args; acks are COMMAND_RESP frames without req_id, so
+they are matched by topic; the JSON ping is due every 20 s; ticker frames are full
+snapshots every 100 ms, all values decimal strings.
+"""
+import itertools
+from collections.abc import Sequence
+
+import orjson
+
+from feed.exchanges.base import ACK, IGNORED, MALFORMED, PONG, TICK, Ack
+
+TOPIC_PREFIX = "tickers."
+MAX_TOPICS_PER_CONNECTION = 2000
+MAX_ARGS_CHARS_PER_CONNECTION = 20_000  # the documented cap is 21,000; keep a margin
+TOPICS_PER_REQUEST = 200
+MAX_FRAME_BYTES = 256 * 1024  # a ticker frame is ~1 KB; anything this big is garbage
+
+# WebSocket ticker field -> store field (options.fields.FIELDS).
+FIELD_MAP = {
+    "bidPrice": "bid", "bidSize": "bid_size", "bidIv": "bid_iv",
+    "askPrice": "ask", "askSize": "ask_size", "askIv": "ask_iv",
+    "lastPrice": "last", "markPrice": "mark", "markPriceIv": "mark_iv",
+    "indexPrice": "index", "underlyingPrice": "underlying",
+    "openInterest": "oi", "volume24h": "volume_24h", "turnover24h": "turnover_24h",
+    "totalVolume": "total_volume", "totalTurnover": "total_turnover",
+    "highPrice24h": "high_24h", "lowPrice24h": "low_24h", "change24h": "change_24h",
+    "delta": "delta", "gamma": "gamma", "vega": "vega", "theta": "theta",
+    "predictedDeliveryPrice": "predicted_delivery",
+}  # fmt: skip
+
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+_PONG = (PONG,)
+
+
+class BybitStream:
+    name = "bybit"
+    field_map = FIELD_MAP
+    ping_interval_s = 20.0
+
+    def __init__(self, ws_url: str):
+        self._ws_url = ws_url
+        self._req_ids = itertools.count(1)
+
+    def ws_url(self) -> str:
+        return self._ws_url
+
+    def topic(self, symbol: str) -> str:
+        return TOPIC_PREFIX + symbol
+
+    def symbol_of(self, topic: str) -> str:
+        return topic[len(TOPIC_PREFIX) :]
+
+    def shard(self, symbols: Sequence[str]) -> list[list[str]]:
+        shards: list[list[str]] = []
+        current: list[str] = []
+        chars = 0
+        for symbol in symbols:
+            cost = len(self.topic(symbol)) + 3  # quotes and comma in the args array
+            full = len(current) >= MAX_TOPICS_PER_CONNECTION
+            if current and (full or chars + cost > MAX_ARGS_CHARS_PER_CONNECTION):
+                shards.append(current)
+                current, chars = [], 0
+            current.append(symbol)
+            chars += cost
+        if current:
+            shards.append(current)
+        return shards
+
+    def subscribe_frames(self, symbols: Sequence[str]) -> list[bytes]:
+        return self._op_frames("subscribe", symbols)
+
+    def unsubscribe_frames(self, symbols: Sequence[str]) -> list[bytes]:
+        return self._op_frames("unsubscribe", symbols)
+
+    def _op_frames(self, op: str, symbols: Sequence[str]) -> list[bytes]:
+        frames = []
+        for start in range(0, len(symbols), TOPICS_PER_REQUEST):
+            chunk = symbols[start : start + TOPICS_PER_REQUEST]
+            frames.append(
+                orjson.dumps(
+                    {
+                        "req_id": f"{op[:5]}-{next(self._req_ids)}",
+                        "op": op,
+                        "args": [self.topic(s) for s in chunk],
+                    }
+                )
+            )
+        return frames
+
+    def ping_frame(self) -> bytes:
+        return orjson.dumps({"req_id": f"ping-{next(self._req_ids)}", "op": "ping"})
+
+    def parse(self, raw: str | bytes) -> tuple:
+        """Classify one frame. The ticker branch is the feed's hottest path.
+
+        {"id":"tickers.BTC-27MAR26-70000-C-USDT-1001-1774500000000",
+         "topic":"tickers.BTC-27MAR26-70000-C-USDT","ts":1774500000000,
+         "type":"snapshot","data":{"symbol":...,"bidPrice":"1205",...}}
+        """
+        if raw.__class__ is not str:
+            return (MALFORMED, "binary frame")
+        if len(raw) > MAX_FRAME_BYTES:
+            return (MALFORMED, f"frame of {len(raw)} characters")
+        try:
+            msg = _loads(raw)
+        except _JSONDecodeError:
+            return (MALFORMED, "invalid JSON")
+        if msg.__class__ is not dict:
+            return (MALFORMED, "frame is not a JSON object")
+        topic = msg.get("topic")
+        if topic is not None:
+            return self._parse_topic_frame(msg, topic)
+        if msg.get("op") == "pong" or msg.get("ret_msg") == "pong":
+            return _PONG
+        if msg.get("type") == "COMMAND_RESP" or "success" in msg:
+            return (ACK, _parse_ack(msg))
+        return (MALFORMED, "frame of unknown shape")
+
+    def _parse_topic_frame(self, msg: dict, topic) -> tuple:
+        if topic.__class__ is not str or not topic.startswith(TOPIC_PREFIX):
+            return (MALFORMED, f"unexpected topic {str(topic)[:80]!r}")
+        data = msg.get("data")
+        if data.__class__ is list and len(data) == 1:
+            data = data[0]
+        if data.__class__ is not dict:
+            return (MALFORMED, "ticker data is not an object")
+        ts = msg.get("ts")
+        if ts.__class__ is not int:
+            return (MALFORMED, "ticker ts is not an integer")
+        kind = msg.get("type")
+        if kind == "snapshot":
+            return (TICK, topic[8:], ts, data, False)
+        if kind == "delta":
+            return (TICK, topic[8:], ts, data, True)
+        return (IGNORED, f"ticker frame of type {kind!r}")
+
+
+def _parse_ack(msg: dict) -> Ack:
+    """COMMAND_RESP on the option socket; the linear-style answer also accepted."""
+    data = msg.get("data")
+    ok, failed = [], []
+    if isinstance(data, dict):
+        ok = [t for t in data.get("successTopics") or [] if isinstance(t, str)]
+        failed = [t for t in data.get("failTopics") or [] if isinstance(t, str)]
+    success = msg.get("success") is True and not failed
+    return Ack(success, ok, failed, str(msg.get("ret_msg") or ""))

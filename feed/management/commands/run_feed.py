@@ -1,0 +1,73 @@
+"""`manage.py run_feed`: stream every option ticker of an exchange into Redis."""
+import asyncio
+import logging
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from options.fields import profile_fields
+
+log = logging.getLogger("feed")
+
+
+class Command(BaseCommand):
+    help = "Stream option tickers from an exchange WebSocket into Redis."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--exchange", default="bybit")
+        parser.add_argument(
+            "--underlyings",
+            default=",".join(settings.TRACKER_UNDERLYINGS),
+            help="comma-separated base coins (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--fields", default=settings.TRACKER_FIELDS,
+            help="field profile: full, essential or critical (default: %(default)s)",
+        )  # fmt: skip
+        parser.add_argument("--flush-ms", type=int, default=100)
+        parser.add_argument("--stale-after", type=float, default=15.0)
+        parser.add_argument("--redis-url", default=settings.REDIS_URL)
+
+    def handle(self, *args, **opts):
+        from feed.exchanges import stream_adapter
+        from feed.runner import FeedRunner
+
+        try:
+            fields = profile_fields(opts["fields"])
+            adapter = stream_adapter(opts["exchange"])
+        except ValueError as exc:
+            raise CommandError(str(exc))
+        if opts["flush_ms"] < 10 or opts["stale_after"] <= 0:
+            raise CommandError("--flush-ms must be >= 10 and --stale-after > 0")
+        bases = [b.strip().upper() for b in opts["underlyings"].split(",") if b.strip()]
+        instruments = load_universe(opts["exchange"], bases)
+        if not instruments:
+            raise CommandError(f"no active {opts['exchange']} contracts for {bases}")
+        runner = FeedRunner(
+            adapter, instruments, opts["redis_url"], fields,
+            flush_ms=opts["flush_ms"], stale_after=opts["stale_after"],
+        )  # fmt: skip
+        asyncio.run(run_until_signalled(runner))
+        return "Done."
+
+
+def load_universe(exchange: str, bases: list[str]):
+    """The active contracts from the database, refreshed first when there are none."""
+    from feed.refresh import refresh_universe
+    from options.models import OptionContract
+
+    instruments = OptionContract.objects.feed_instruments(exchange, bases)
+    if not instruments:
+        log.info("no %s contracts in the database yet: refreshing the universe", exchange)
+        report = refresh_universe(exchange, bases)
+        log.info("%s", report)
+        instruments = OptionContract.objects.feed_instruments(exchange, bases)
+    return instruments
+
+
+async def run_until_signalled(runner) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runner.stop.set)
+    await runner.run()

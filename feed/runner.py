@@ -1,0 +1,241 @@
+"""The feed: stream every subscribed contract's ticker into Redis.
+
+Connections (feed.connection) write into one Conflator; this module owns the timing
+around it: flush the changed fields to Redis every flush interval in one pipeline,
+write the status hash every second, log a summary every 30 s, survive Redis outages,
+and stop cleanly.
+"""
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from feed.conflate import Conflator
+from feed.connection import StreamConnection
+from feed.exchanges.base import StreamAdapter
+from feed.stats import FeedStats
+from options import store
+from options.instruments import Instrument
+
+log = logging.getLogger(__name__)
+
+STATUS_EVERY_S = 1.0
+SUMMARY_EVERY_S = 30.0
+REDIS_RETRY_CAP_S = 5.0
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """A client that fails fast: the runner does its own retrying."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
+class FeedRunner:
+    def __init__(
+        self,
+        adapter: StreamAdapter,
+        instruments: Sequence[Instrument],
+        redis_url: str,
+        store_fields: Sequence[str],
+        flush_ms: int = 100,
+        stale_after: float = 15.0,
+    ):
+        self.adapter = adapter
+        self.exchange = adapter.name
+        self.instruments = {i.symbol: i for i in instruments}
+        self.redis = redis_client(redis_url)
+        self.flush_s = flush_ms / 1000
+        self.stale_after = stale_after
+        self.stats = FeedStats()
+        self.conflator = Conflator(adapter.field_map, store_fields)
+        self.conflator.track(self.instruments)
+        self.stop = asyncio.Event()
+        self.connections: list[StreamConnection] = []
+        self.state = "starting"
+        self.rewrite_all = True  # Redis may hold nothing of ours: write it all
+        self._redis_ok = True
+        self._redis_retry_at = 0.0
+        self._redis_failures = 0
+        self._status_written = False
+        self._rate = _RateMeter()
+
+    # Lifecycle ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        shards = self.adapter.shard(sorted(self.instruments))
+        self.connections = [
+            StreamConnection(
+                f"{self.exchange}#{n}", self.adapter, symbols, self.conflator,
+                self.stats, self.stop, self.stale_after,
+            )  # fmt: skip
+            for n, symbols in enumerate(shards)
+        ]
+        log.info(
+            "feed %s: %d contracts on %d connection(s) to %s",
+            self.exchange, len(self.instruments), len(shards), self.adapter.ws_url(),
+        )  # fmt: skip
+        self.state = "streaming"
+        tasks = [asyncio.create_task(c.run(), name=c.name) for c in self.connections]
+        tasks.append(asyncio.create_task(self._flush_loop(), name="flush"))
+        tasks.append(asyncio.create_task(self._status_loop(), name="status"))
+        await self.stop.wait()
+        await self._shutdown(tasks)
+
+    async def _shutdown(self, tasks: list[asyncio.Task]) -> None:
+        """Close sockets, flush what is pending, write a final status, exit."""
+        log.info("feed %s: stopping", self.exchange)
+        self.state = "stopped"
+        await asyncio.gather(*(c.close() for c in self.connections))
+        await asyncio.wait(tasks[: len(self.connections)], timeout=2)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.stats.msgs_total = sum(c.msgs for c in self.connections)
+        await self.flush()
+        await self.write_status()
+        await self.redis.aclose()
+        log.info("feed %s: stopped after %d messages", self.exchange, self.stats.msgs_total)
+
+    # Flushing -------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_s)
+            await self.flush()
+
+    async def flush(self) -> bool:
+        """Write the changed fields; after a Redis failure, rewrite everything."""
+        if not self._redis_ok and time.monotonic() < self._redis_retry_at:
+            return False
+        rewrite = self.rewrite_all
+        batch = self.conflator.take_all() if rewrite else self.conflator.take()
+        if not batch and not rewrite:
+            return True
+        pipe = self.redis.pipeline(transaction=False)
+        if rewrite:
+            store.queue_index(pipe, self.instruments.values())
+        store.queue_ticks(pipe, self.exchange, batch)
+        started = time.perf_counter()
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self.rewrite_all = True
+            self._redis_down(exc)
+            return False
+        self.stats.flush_ms = (time.perf_counter() - started) * 1000
+        if rewrite:
+            self.rewrite_all = False
+            log.info("feed %s: wrote the full state of %d contracts", self.exchange, len(batch))
+        self._redis_up()
+        return True
+
+    def _redis_down(self, exc: Exception) -> None:
+        self.stats.redis_errors += 1
+        self._redis_failures += 1
+        delay = min(REDIS_RETRY_CAP_S, 0.1 * 2**self._redis_failures)
+        self._redis_retry_at = time.monotonic() + delay
+        if self._redis_ok:
+            log.error("feed %s: Redis unavailable (%s); keeping state in memory",
+                      self.exchange, exc)  # fmt: skip
+        self._redis_ok = False
+
+    def _redis_up(self) -> None:
+        if not self._redis_ok:
+            log.info("feed %s: Redis is back after %d failed attempts",
+                     self.exchange, self._redis_failures)  # fmt: skip
+        self._redis_ok = True
+        self._redis_failures = 0
+
+    # Status ---------------------------------------------------------------------
+
+    async def _status_loop(self) -> None:
+        next_summary = time.monotonic() + SUMMARY_EVERY_S
+        while True:
+            await asyncio.sleep(STATUS_EVERY_S)
+            self.stats.msgs_total = sum(c.msgs for c in self.connections)
+            self._rate.sample(self.stats.msgs_total)
+            await self.write_status()
+            if time.monotonic() >= next_summary:
+                next_summary += SUMMARY_EVERY_S
+                log.info(self.summary())
+
+    def status(self) -> dict[str, str | int | float]:
+        stats = self.stats
+        return {
+            "state": self.state if self._redis_ok else "redis-down",
+            "connections": sum(c.connected for c in self.connections),
+            "subscribed": len(self.instruments),
+            "msgs_total": stats.msgs_total,
+            "msgs_per_s": round(self._rate.per_second, 1),
+            "malformed": stats.malformed,
+            "reconnects": stats.reconnects,
+            "last_msg_ts": self._last_msg_ts(),
+            "heartbeat_ts": int(time.time() * 1000),
+            "started_ts": stats.started_ts,
+            "pid": os.getpid(),
+            "rejected_topics": sum(len(c.rejected) for c in self.connections),
+            "silent_topics": sum(len(c.silent) for c in self.connections),
+            "redis_rtt_ms": round(stats.redis_rtt_ms, 2),
+            "flush_ms": round(stats.flush_ms, 2),
+        }
+
+    def _last_msg_ts(self) -> int:
+        if self._rate.last_change_ts:
+            return self._rate.last_change_ts
+        return self.stats.last_msg_ts
+
+    async def write_status(self) -> None:
+        """Write the status hash; a missing one means Redis lost our state."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(store.feed_key(self.exchange))
+        store.queue_status(pipe, self.exchange, self.status())
+        started = time.perf_counter()
+        try:
+            existed, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self.rewrite_all = True
+            self._redis_down(exc)
+            return
+        self.stats.redis_rtt_ms = (time.perf_counter() - started) * 1000
+        if self._status_written and not existed and not self.rewrite_all:
+            log.warning("feed %s: Redis lost its data; rewriting everything", self.exchange)
+            self.rewrite_all = True
+        self._status_written = True
+        self._redis_up()
+
+    def summary(self) -> str:
+        s = self.status()
+        return (
+            f"feed {self.exchange}: {s['msgs_per_s']} msgs/s, "
+            f"{len(self.conflator.stamps)}/{s['subscribed']} contracts live, "
+            f"{s['connections']} connections, {s['reconnects']} reconnects, "
+            f"{s['malformed']} malformed, redis rtt {s['redis_rtt_ms']} ms"
+        )
+
+
+class _RateMeter:
+    """Messages per second over the last status interval."""
+
+    def __init__(self):
+        self.per_second = 0.0
+        self.last_change_ts = 0
+        self._last_total = 0
+        self._last_time = time.monotonic()
+
+    def sample(self, total: int) -> None:
+        now = time.monotonic()
+        if total != self._last_total:
+            self.last_change_ts = int(time.time() * 1000)
+        self.per_second = (total - self._last_total) / max(now - self._last_time, 1e-6)
+        self._last_total, self._last_time = total, now

@@ -1,0 +1,49 @@
+"""Shared fixtures: a private Redis on a free port and the exchange simulator process.
+
+Every test that matters talks to real servers over real sockets; nothing here reaches
+outside 127.0.0.1.
+"""
+import pytest
+import redis
+
+from tracker_project.devprocs import SimulatorProcess
+from tracker_project.localredis import LocalRedis, free_port
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = LocalRedis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The session's private Redis, emptied for this test."""
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture
+def own_redis():
+    """A private Redis for this test alone: it may stop and restart it."""
+    server = LocalRedis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_simulator(tmp_path):
+    """Start simulator processes for this test: make_simulator(contracts=..., rate=...)."""
+    started = []
+
+    def make(**kwargs) -> SimulatorProcess:
+        sim = SimulatorProcess(free_port(), log_path=tmp_path / "simulator.log", **kwargs)
+        started.append(sim.start())
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()

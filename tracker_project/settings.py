@@ -1,0 +1,118 @@
+"""Settings, read from the environment (django-environ) with defaults that run offline.
+
+Every knob has a default so that a fresh clone runs with no environment set; `manage.py
+check --deploy` names what a public deployment must set.
+"""
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")  # optional; a missing file is fine
+
+# Core
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str(
+    "DJANGO_SECRET_KEY", default="django-insecure-local-only-set-DJANGO_SECRET_KEY"
+)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+ROOT_URLCONF = "tracker_project.urls"
+ASGI_APPLICATION = "tracker_project.asgi.application"
+WSGI_APPLICATION = "tracker_project.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+# Applications. The feed process (`run_feed`, `simulate_exchange`) sets
+# TRACKER_FEED_ONLY=1 through manage.py and loads only what it needs: every other
+# app's import costs resident memory for no use there.
+FEED_ONLY = env.bool("TRACKER_FEED_ONLY", default=False)
+FEED_APPS = ["options", "feed"]
+if FEED_ONLY:
+    INSTALLED_APPS = FEED_APPS
+else:
+    INSTALLED_APPS = [
+        "daphne",
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+        "channels",
+        "rest_framework",
+        "django_celery_beat",
+        *FEED_APPS,
+        "dashboard",
+        "api",
+    ]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite next to the project unless DATABASE_URL says otherwise.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
+
+# Static files, served by whitenoise.
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Redis: the store, the channel layer and the Celery broker.
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# Celery
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_IGNORE_RESULT = True
+
+# Exchanges
+BYBIT_REST_URL = env.str("BYBIT_REST_URL", default="https://api.bybit.com")
+BYBIT_WS_URL = env.str("BYBIT_WS_URL", default="wss://stream.bybit.com/v5/public/option")
+TRACKER_UNDERLYINGS = env.list("TRACKER_UNDERLYINGS", default=["BTC", "ETH", "SOL"])
+TRACKER_FIELDS = env.str("TRACKER_FIELDS", default="full")
+
+# Security for public deployments (check --deploy names these when unset).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
