@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Django's command-line utility for administrative tasks."""
+
 import os
 import sys
-
 
 # Commands that run as lean processes: only the options and feed apps are loaded.
 FEED_ONLY_COMMANDS = {"run_feed", "simulate_exchange", "refresh_symbols"}

@@ -1,4 +1,5 @@
 """Exponential backoff with full jitter, capped (the AWS architecture blog's scheme)."""
+
 import random
 
 

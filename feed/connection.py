@@ -1,10 +1,12 @@
-"""One WebSocket connection of the feed: connect, subscribe, read, ping, watch, reconnect.
+"""One WebSocket connection of the feed: connect, subscribe, read, ping, reconnect.
 
 Each connection owns a shard of the symbols (the adapter decides how many one socket
 may carry). Frames go straight from the socket into the conflator; nothing else sits
 on the per-message path.
 """
+
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -85,7 +87,9 @@ class StreamConnection:
             self.stats.reconnects += 1
             delay = full_jitter(attempt)
             attempt += 1
-            log.info("%s: reconnecting in %.1fs (attempt %d)", self.name, delay, attempt)
+            log.info(
+                "%s: reconnecting in %.1fs (attempt %d)", self.name, delay, attempt
+            )
             await self._sleep(delay)
 
     async def close(self) -> None:
@@ -110,13 +114,15 @@ class StreamConnection:
 
     async def _read(self, ws) -> None:
         parse = self.adapter.parse
-        apply = self.conflator.apply
+        accept = self.conflator.accept
+        accept_delta = self.conflator.accept_delta
         clock = time.time
         try:
             async for raw in ws:
                 event = parse(raw)
                 if event[0] == TICK:
-                    if apply(event[1], event[2], event[3], int(clock() * 1000)):
+                    file = accept_delta if event[4] else accept
+                    if file(event[1], event[2], event[3], int(clock() * 1000)):
                         self.msgs += 1
                     else:
                         self._malformed(f"bad ticker for {event[1][:60]!r}", raw)
@@ -200,7 +206,5 @@ class StreamConnection:
                 await ws.send(frame.decode())
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), seconds)
-        except TimeoutError:
-            pass

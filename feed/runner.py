@@ -5,6 +5,7 @@ around it: flush the changed fields to Redis every flush interval in one pipelin
 write the status hash every second, log a summary every 30 s, survive Redis outages,
 and stop cleanly.
 """
+
 import asyncio
 import logging
 import os
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 STATUS_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0
 REDIS_RETRY_CAP_S = 5.0
+FLUSH_CHUNK = 256
 
 
 def redis_client(url: str) -> aioredis.Redis:
@@ -55,6 +57,7 @@ class FeedRunner:
         self.exchange = adapter.name
         self.instruments = {i.symbol: i for i in instruments}
         self.redis = redis_client(redis_url)
+        self.writer = store.TickWriter(self.redis, self.exchange)
         self.flush_s = flush_ms / 1000
         self.stale_after = stale_after
         self.stats = FeedStats()
@@ -76,8 +79,13 @@ class FeedRunner:
         shards = self.adapter.shard(sorted(self.instruments))
         self.connections = [
             StreamConnection(
-                f"{self.exchange}#{n}", self.adapter, symbols, self.conflator,
-                self.stats, self.stop, self.stale_after,
+                f"{self.exchange}#{n}",
+                self.adapter,
+                symbols,
+                self.conflator,
+                self.stats,
+                self.stop,
+                self.stale_after,
             )  # fmt: skip
             for n, symbols in enumerate(shards)
         ]
@@ -105,7 +113,9 @@ class FeedRunner:
         await self.flush()
         await self.write_status()
         await self.redis.aclose()
-        log.info("feed %s: stopped after %d messages", self.exchange, self.stats.msgs_total)
+        log.info(
+            "feed %s: stopped after %d messages", self.exchange, self.stats.msgs_total
+        )
 
     # Flushing -------------------------------------------------------------------
 
@@ -115,30 +125,51 @@ class FeedRunner:
             await self.flush()
 
     async def flush(self) -> bool:
-        """Write the changed fields; after a Redis failure, rewrite everything."""
+        """Write the changed fields; after a Redis failure, rewrite everything.
+
+        Contracts go out `FLUSH_CHUNK` at a time, which bounds the memory that packing
+        them takes; each chunk is one command."""
         if not self._redis_ok and time.monotonic() < self._redis_retry_at:
             return False
-        rewrite = self.rewrite_all
-        batch = self.conflator.take_all() if rewrite else self.conflator.take()
-        if not batch and not rewrite:
-            return True
-        pipe = self.redis.pipeline(transaction=False)
-        if rewrite:
-            store.queue_index(pipe, self.instruments.values())
-        store.queue_ticks(pipe, self.exchange, batch)
         started = time.perf_counter()
         try:
-            await pipe.execute()
+            if self.rewrite_all:
+                await self._rewrite_all()
+            else:
+                await self._write_pending()
         except (RedisError, OSError) as exc:
             self.rewrite_all = True
             self._redis_down(exc)
             return False
         self.stats.flush_ms = (time.perf_counter() - started) * 1000
-        if rewrite:
-            self.rewrite_all = False
-            log.info("feed %s: wrote the full state of %d contracts", self.exchange, len(batch))
         self._redis_up()
         return True
+
+    async def _write_pending(self) -> None:
+        conflator = self.conflator
+        batch = list(conflator.take_pending().items())
+        for start in range(0, len(batch), FLUSH_CHUNK):
+            try:
+                await self.writer.write(
+                    conflator.changes(batch[start : start + FLUSH_CHUNK])
+                )
+            except BaseException:
+                # Record the rest as the latest state: the rewrite after the outage
+                # writes it.
+                conflator.changes(batch[start + FLUSH_CHUNK :])
+                raise
+
+    async def _rewrite_all(self) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        store.queue_index(pipe, self.instruments.values())
+        await pipe.execute()
+        written = 0
+        for rows in self.conflator.take_all(FLUSH_CHUNK):
+            written += await self.writer.write(rows)
+        self.rewrite_all = False
+        log.info(
+            "feed %s: wrote the full state of %d contracts", self.exchange, written
+        )
 
     def _redis_down(self, exc: Exception) -> None:
         self.stats.redis_errors += 1
@@ -178,7 +209,7 @@ class FeedRunner:
             "subscribed": len(self.instruments),
             "msgs_total": stats.msgs_total,
             "msgs_per_s": round(self._rate.per_second, 1),
-            "malformed": stats.malformed,
+            "malformed": stats.malformed + self.conflator.malformed,
             "reconnects": stats.reconnects,
             "last_msg_ts": self._last_msg_ts(),
             "heartbeat_ts": int(time.time() * 1000),
@@ -209,7 +240,9 @@ class FeedRunner:
             return
         self.stats.redis_rtt_ms = (time.perf_counter() - started) * 1000
         if self._status_written and not existed and not self.rewrite_all:
-            log.warning("feed %s: Redis lost its data; rewriting everything", self.exchange)
+            log.warning(
+                "feed %s: Redis lost its data; rewriting everything", self.exchange
+            )
             self.rewrite_all = True
         self._status_written = True
         self._redis_up()
@@ -218,7 +251,7 @@ class FeedRunner:
         s = self.status()
         return (
             f"feed {self.exchange}: {s['msgs_per_s']} msgs/s, "
-            f"{len(self.conflator.stamps)}/{s['subscribed']} contracts live, "
+            f"{self.conflator.live_count()}/{s['subscribed']} contracts live, "
             f"{s['connections']} connections, {s['reconnects']} reconnects, "
             f"{s['malformed']} malformed, redis rtt {s['redis_rtt_ms']} ms"
         )

@@ -1,4 +1,5 @@
 """The feed's counters, shared by its connections and reported in its status hash."""
+
 import time
 from dataclasses import dataclass, field
 

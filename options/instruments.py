@@ -1,4 +1,5 @@
-"""An exchange-neutral description of one listed option, as an adapter's listing gives it."""
+"""An exchange-neutral description of one listed option, as a listing gives it."""
+
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal

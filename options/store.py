@@ -4,8 +4,12 @@ The schema is a public contract: the minimal deployment (the feed plus Redis) ha
 other interface. Writers are async (the feed); readers come in sync and async forms
 for the API and the dashboard.
 """
+
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+
+from redis.exceptions import NoScriptError, ResponseError
 
 from options.instruments import Instrument
 
@@ -66,35 +70,168 @@ def queue_index(pipe, instruments: Iterable[Instrument]) -> None:
         pipe.sadd(key, *members)
 
 
-def queue_ticks(
-    pipe, exchange: str, changes: Mapping[str, Mapping[str, str]]
-) -> None:
-    """Queue one HSET per contract with only the fields that changed."""
-    for symbol, fields in changes.items():
-        if fields:
-            pipe.hset(tick_key(exchange, symbol), mapping=fields)
-
-
 def queue_status(pipe, exchange: str, status: Mapping[str, object]) -> None:
     pipe.hset(feed_key(exchange), mapping=status)
 
 
 # Readers ------------------------------------------------------------------------
-
-
-def _text(mapping: Mapping) -> dict[str, str]:
-    return {
-        (k.decode() if isinstance(k, bytes) else k): (
-            v.decode() if isinstance(v, bytes) else v
-        )
-        for k, v in mapping.items()
-    }
+# Each reader takes a redis-py client made with decode_responses=True: the sync client
+# for Django views and commands, the asyncio one (a_* functions) for async views and
+# consumers. A chain is two round trips: the index, then every contract in one pipeline.
 
 
 def read_tick(client, exchange: str, symbol: str) -> dict[str, str]:
-    """The latest state of one contract ({} when Redis has none). Sync client."""
-    return _text(client.hgetall(tick_key(exchange, symbol)))
+    """The latest state of one contract ({} when Redis has none)."""
+    return client.hgetall(tick_key(exchange, symbol))
 
 
 def read_status(client, exchange: str) -> dict[str, str]:
-    return _text(client.hgetall(feed_key(exchange)))
+    return client.hgetall(feed_key(exchange))
+
+
+def read_bases(client, exchange: str) -> list[str]:
+    return sorted(client.smembers(bases_key(exchange)))
+
+
+def read_expiries(client, exchange: str, base: str) -> list[tuple[str, int]]:
+    """(YYYY-MM-DD, expiry ms) pairs, soonest first."""
+    pairs = client.zrange(expiries_key(exchange, base), 0, -1, withscores=True)
+    return [(day, int(score)) for day, score in pairs]
+
+
+def read_chain_index(
+    client, exchange: str, base: str, expiry: str
+) -> list[tuple[str, float]]:
+    """(symbol, strike) pairs of one expiry, by strike."""
+    return client.zrange(chain_key(exchange, base, expiry), 0, -1, withscores=True)
+
+
+def read_ticks(
+    client, exchange: str, symbols: Iterable[str], fields=None
+) -> list[dict]:
+    """The latest state of each symbol, in order ({} for a symbol without data).
+    With `fields`, only those fields (HMGET), which is cheaper for narrow views."""
+    pipe = client.pipeline(transaction=False)
+    _queue_reads(pipe, exchange, symbols, fields)
+    return _rows(pipe.execute(), fields)
+
+
+async def a_read_tick(client, exchange: str, symbol: str) -> dict[str, str]:
+    return await client.hgetall(tick_key(exchange, symbol))
+
+
+async def a_read_status(client, exchange: str) -> dict[str, str]:
+    return await client.hgetall(feed_key(exchange))
+
+
+async def a_read_expiries(client, exchange: str, base: str) -> list[tuple[str, int]]:
+    pairs = await client.zrange(expiries_key(exchange, base), 0, -1, withscores=True)
+    return [(day, int(score)) for day, score in pairs]
+
+
+async def a_read_chain_index(client, exchange: str, base: str, expiry: str):
+    return await client.zrange(
+        chain_key(exchange, base, expiry), 0, -1, withscores=True
+    )
+
+
+async def a_read_ticks(client, exchange: str, symbols: Iterable[str], fields=None):
+    pipe = client.pipeline(transaction=False)
+    _queue_reads(pipe, exchange, symbols, fields)
+    return _rows(await pipe.execute(), fields)
+
+
+def _queue_reads(pipe, exchange: str, symbols: Iterable[str], fields) -> None:
+    for symbol in symbols:
+        if fields:
+            pipe.hmget(tick_key(exchange, symbol), fields)
+        else:
+            pipe.hgetall(tick_key(exchange, symbol))
+
+
+def _rows(replies: list, fields) -> list[dict]:
+    if not fields:
+        return replies
+    return [
+        {f: v for f, v in zip(fields, values, strict=True) if v is not None}
+        for values in replies
+    ]
+
+
+# The feed's bulk writer ------------------------------------------------------------
+
+
+class TickWriter:
+    """Writes many contracts' changed fields in one command.
+
+    Profiling showed redis-py's per-command packing and reply parsing taking a quarter
+    of the feed's CPU at Bybit's real rate (2,100 HSETs per flush). So the whole flush
+    is one EVALSHA of a short Lua script whose arguments are packed here in one pass:
+    one command, one reply. Keys, fields and values are ASCII (the feed checks values).
+    """
+
+    SCRIPT = """
+local a = 1
+for i = 1, #KEYS do
+  local n = tonumber(ARGV[a])
+  redis.call('HSET', KEYS[i], unpack(ARGV, a + 1, a + n))
+  a = a + n + 1
+end
+return #KEYS
+"""
+
+    def __init__(self, client, exchange: str):
+        self.client = client
+        self.exchange = exchange
+        self.sha = hashlib.sha1(self.SCRIPT.encode()).hexdigest()
+        self._key_prefix = tick_key(exchange, "")
+
+    CHUNK = 256  # contracts per command: bounds the packing's transient memory
+
+    async def write(self, rows: Mapping[str, Mapping[str, str]]) -> int:
+        """HSET every row; returns the number of contracts written."""
+        items = [(symbol, row) for symbol, row in rows.items() if row]
+        for start in range(0, len(items), self.CHUNK):
+            command = self.command(items[start : start + self.CHUNK])
+            try:
+                await self._send(command)
+            except NoScriptError:
+                await self.client.script_load(self.SCRIPT)  # a new or restarted Redis
+                await self._send(command)
+        return len(items)
+
+    def command(self, items: list[tuple[str, Mapping[str, str]]]) -> bytes:
+        """One EVALSHA that HSETs every (symbol, fields) pair."""
+        keys, args = [], []
+        nargs = 0
+        prefix = self._key_prefix
+        for symbol, row in items:
+            key = prefix + symbol
+            keys.append(f"${len(key)}\r\n{key}\r\n")
+            count = str(2 * len(row))
+            args.append(f"${len(count)}\r\n{count}\r\n")
+            args.extend(
+                [f"${len(f)}\r\n{f}\r\n${len(v)}\r\n{v}\r\n" for f, v in row.items()]
+            )
+            nargs += 1 + 2 * len(row)
+        nkeys = str(len(keys))
+        head = (
+            f"*{3 + len(keys) + nargs}\r\n$7\r\nEVALSHA\r\n$40\r\n{self.sha}\r\n"
+            f"${len(nkeys)}\r\n{nkeys}\r\n"
+        )
+        return "".join([head, *keys, *args]).encode("ascii")
+
+    async def _send(self, command: bytes) -> int:
+        pool = self.client.connection_pool
+        conn = await pool.get_connection()
+        try:
+            await conn.send_packed_command(command, check_health=False)
+            reply = await conn.read_response()
+        except ResponseError:
+            raise
+        except BaseException:
+            await conn.disconnect()
+            raise
+        finally:
+            await pool.release(conn)
+        return int(reply)

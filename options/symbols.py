@@ -5,9 +5,10 @@ suffix (USDT options since 2025; the older USDC form has none). Strikes may be d
 (`XRP-30OCT26-0.4-P-USDT`). The exchange lists options for expiry at 08:00 UTC; the
 instrument record's `deliveryTime` is authoritative, the name gives only the date.
 """
+
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN",
@@ -36,9 +37,7 @@ class OptionSymbol:
     @property
     def expiry(self) -> datetime:
         """Expiry as an aware UTC datetime at the exchange's usual 08:00 delivery."""
-        return datetime.combine(
-            self.expiry_date, time(EXPIRY_HOUR_UTC), tzinfo=timezone.utc
-        )
+        return datetime.combine(self.expiry_date, time(EXPIRY_HOUR_UTC), tzinfo=UTC)
 
     @property
     def name(self) -> str:
@@ -61,7 +60,9 @@ def parse_symbol(name: str) -> OptionSymbol:
     if month not in MONTHS:
         raise SymbolError(f"unknown month {month!r} in option symbol {name!r}")
     try:
-        expiry = date(2000 + int(match["year"]), MONTHS.index(month) + 1, int(match["day"]))
+        expiry = date(
+            2000 + int(match["year"]), MONTHS.index(month) + 1, int(match["day"])
+        )
     except ValueError:
         raise SymbolError(f"impossible expiry date in option symbol {name!r}") from None
     strike = Decimal(match["strike"])
@@ -73,7 +74,7 @@ def parse_symbol(name: str) -> OptionSymbol:
 def format_symbol(
     base: str, expiry: date, strike: Decimal, option_type: str, settle: str | None
 ) -> str:
-    """The exchange's name for these parts (no zero-padded day, plain decimal strike)."""
+    """The exchange's name for these parts: day not zero-padded, plain strike."""
     day_month_year = f"{expiry.day}{MONTHS[expiry.month - 1]}{expiry.year % 100:02d}"
     name = f"{base}-{day_month_year}-{format_strike(strike)}-{option_type}"
     return f"{name}-{settle}" if settle else name

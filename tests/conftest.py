@@ -3,6 +3,7 @@
 Every test that matters talks to real servers over real sockets; nothing here reaches
 outside 127.0.0.1.
 """
+
 import pytest
 import redis
 
@@ -36,11 +37,13 @@ def own_redis():
 
 @pytest.fixture
 def make_simulator(tmp_path):
-    """Start simulator processes for this test: make_simulator(contracts=..., rate=...)."""
+    """Start simulator processes: make_simulator(contracts=..., rate=...)."""
     started = []
 
     def make(**kwargs) -> SimulatorProcess:
-        sim = SimulatorProcess(free_port(), log_path=tmp_path / "simulator.log", **kwargs)
+        sim = SimulatorProcess(
+            free_port(), log_path=tmp_path / "simulator.log", **kwargs
+        )
         started.append(sim.start())
         return sim
 

@@ -1,4 +1,5 @@
 """The Bybit stream adapter: frames in, classified events out (recorded frames)."""
+
 from pathlib import Path
 
 import orjson
@@ -21,7 +22,10 @@ stream = BybitStream("ws://127.0.0.1:1/v5/public/option")
 def test_it_parses_a_ticker_snapshot():
     kind, symbol, ts, data, is_delta = stream.parse(FRAMES[0])
     assert (kind, symbol, ts, is_delta) == (
-        TICK, "BTC-27MAR26-70000-C-USDT", 1774500000000, False
+        TICK,
+        "BTC-27MAR26-70000-C-USDT",
+        1774500000000,
+        False,
     )
     assert data["markPrice"] == "1218.37" and data["markPriceIv"] == "0.4455"
 
@@ -65,7 +69,10 @@ def test_it_recognises_both_pong_shapes(frame):
         ('{"topic":"tickers.X","ts":1,"type":"snapshot","data":"x"}', "object"),
         ('{"topic":"tickers.X","ts":1,"type":"snapshot"}', "object"),
         ('{"hello":"world"}', "unknown shape"),
-        ('{"topic":"tickers.X","ts":1,"data":{"a":"' + "x" * 300_000 + '"}}', "frame of"),
+        (
+            '{"topic":"tickers.X","ts":1,"data":{"a":"' + "x" * 300_000 + '"}}',
+            "frame of",
+        ),
     ],
 )
 def test_it_classifies_malformed_frames_with_a_reason(raw, reason):
@@ -74,7 +81,9 @@ def test_it_classifies_malformed_frames_with_a_reason(raw, reason):
 
 
 def test_it_ignores_ticker_frames_of_unknown_type():
-    assert stream.parse('{"topic":"tickers.X","ts":1,"type":"x","data":{}}')[0] == IGNORED
+    assert (
+        stream.parse('{"topic":"tickers.X","ts":1,"type":"x","data":{}}')[0] == IGNORED
+    )
 
 
 def test_it_shards_topics_within_the_connection_limits():
@@ -83,14 +92,21 @@ def test_it_shards_topics_within_the_connection_limits():
     assert [s for shard in shards for s in shard] == symbols
     for shard in shards:
         assert len(shard) <= MAX_TOPICS_PER_CONNECTION
-        assert sum(len(stream.topic(s)) + 3 for s in shard) <= MAX_ARGS_CHARS_PER_CONNECTION
+        assert (
+            sum(len(stream.topic(s)) + 3 for s in shard)
+            <= MAX_ARGS_CHARS_PER_CONNECTION
+        )
     assert len(shards) == 4  # 29-character symbols: about 590 topics per connection
 
 
 def test_it_splits_subscribe_requests_into_chunks():
     symbols = [f"ETH-1JAN27-{n}-P-USDT" for n in range(1, 451)]
     frames = [orjson.loads(f) for f in stream.subscribe_frames(symbols)]
-    assert [len(f["args"]) for f in frames] == [TOPICS_PER_REQUEST, TOPICS_PER_REQUEST, 50]
+    assert [len(f["args"]) for f in frames] == [
+        TOPICS_PER_REQUEST,
+        TOPICS_PER_REQUEST,
+        50,
+    ]
     assert {f["op"] for f in frames} == {"subscribe"}
     assert frames[0]["args"][0] == "tickers.ETH-1JAN27-1-P-USDT"
     assert orjson.loads(stream.ping_frame())["op"] == "ping"

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django (WebSocket routes arrive with the dashboard)."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+
 import os
 
 from django.core.asgi import get_asgi_application

