@@ -107,15 +107,19 @@ class Conflator:
         self.take()
         symbols = [s for s, joined in self.written.items() if joined is not None]
         for start in range(0, len(symbols), chunk):
-            out = {}
-            for symbol in symbols[start : start + chunk]:
-                joined = self.written.get(symbol)
-                if joined is None:  # untracked meanwhile
-                    continue
-                row = dict(zip(self.store_fields, joined.split(SEP), strict=True))
-                self._add_stamps(row, *self.stamps[symbol])
-                out[symbol] = row
-            yield out
+            rows = (
+                (symbol, self.row(symbol)) for symbol in symbols[start : start + chunk]
+            )
+            yield {symbol: row for symbol, row in rows if row}
+
+    def row(self, symbol: str) -> dict[str, str]:
+        """The full latest written row of one contract ({} before its first write)."""
+        joined = self.written.get(symbol)
+        if joined is None:
+            return {}
+        row = dict(zip(self.store_fields, joined.split(SEP), strict=True))
+        self._add_stamps(row, *self.stamps[symbol])
+        return row
 
     def _changes(self, symbol: str, joined: str) -> dict[str, str] | None:
         """Store fields whose value differs from the last write; None if malformed."""

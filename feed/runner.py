@@ -21,7 +21,7 @@ from feed.conflate import Conflator
 from feed.connection import StreamConnection
 from feed.exchanges.base import StreamAdapter
 from feed.stats import FeedStats
-from options import store
+from options import live, store
 from options.instruments import Instrument
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class FeedRunner:
         store_fields: Sequence[str],
         flush_ms: int = 100,
         stale_after: float = 15.0,
+        publish_ms: int | None = 250,
     ):
         self.adapter = adapter
         self.exchange = adapter.name
@@ -72,6 +73,9 @@ class FeedRunner:
         self._redis_failures = 0
         self._status_written = False
         self._rate = _RateMeter()
+        # Live updates for the dashboard (options.live); None turns them off.
+        self.publish_s = publish_ms / 1000 if publish_ms else None
+        self._unpublished: set[str] = set()
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -97,6 +101,8 @@ class FeedRunner:
         tasks = [asyncio.create_task(c.run(), name=c.name) for c in self.connections]
         tasks.append(asyncio.create_task(self._flush_loop(), name="flush"))
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
+        if self.publish_s:
+            tasks.append(asyncio.create_task(self._publish_loop(), name="publish"))
         await self.stop.wait()
         await self._shutdown(tasks)
 
@@ -149,10 +155,11 @@ class FeedRunner:
         conflator = self.conflator
         batch = list(conflator.take_pending().items())
         for start in range(0, len(batch), FLUSH_CHUNK):
+            rows = conflator.changes(batch[start : start + FLUSH_CHUNK])
+            if self.publish_s:
+                self._unpublished.update(rows)
             try:
-                await self.writer.write(
-                    conflator.changes(batch[start : start + FLUSH_CHUNK])
-                )
+                await self.writer.write(rows)
             except BaseException:
                 # Record the rest as the latest state: the rewrite after the outage
                 # writes it.
@@ -187,6 +194,34 @@ class FeedRunner:
                      self.exchange, self._redis_failures)  # fmt: skip
         self._redis_ok = True
         self._redis_failures = 0
+
+    # Live updates -----------------------------------------------------------------
+
+    async def _publish_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.publish_s)
+            await self.publish()
+
+    async def publish(self) -> None:
+        """One message per chain group naming its changed contracts, full rows."""
+        if not self._unpublished or not self._redis_ok:
+            return
+        changed, self._unpublished = self._unpublished, set()
+        groups: dict[tuple[str, str], dict[str, dict]] = {}
+        for symbol in changed:
+            inst = self.instruments.get(symbol)
+            row = self.conflator.row(symbol)
+            if inst is not None and row:
+                groups.setdefault((inst.base, inst.expiry_key), {})[symbol] = row
+        pipe = self.redis.pipeline(transaction=False)
+        for (base, expiry), rows in groups.items():
+            group = live.chain_group(self.exchange, base, expiry)
+            message = live.chain_message(self.exchange, base, expiry, rows)
+            pipe.publish(live.group_channel(group), message)
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.debug("feed %s: live update not published: %s", self.exchange, exc)
 
     # Status ---------------------------------------------------------------------
 

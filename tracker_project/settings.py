@@ -48,6 +48,10 @@ else:
         "django.contrib.staticfiles",
         "channels",
         "rest_framework",
+        "rest_framework.authtoken",
+        "django_filters",
+        "drf_spectacular",
+        "drf_spectacular_sidecar",
         "django_celery_beat",
         *FEED_APPS,
         "dashboard",
@@ -91,6 +95,48 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Redis: the store, the channel layer and the Celery broker.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# Channels: the pub/sub layer is built for broadcast (one chain, many browsers). The
+# feed publishes to it without importing channels: see options/live.py.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi", "serializer_format": "json"},
+    }
+}
+# Dashboard pages and sockets for logged-in users only (public deployments).
+DASHBOARD_LOGIN_REQUIRED = env.bool("DASHBOARD_LOGIN_REQUIRED", default=False)
+LOGIN_URL = "/admin/login/"
+
+# REST API
+API_TOKEN_REQUIRED = env.bool("API_TOKEN_REQUIRED", default=False)
+API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="")  # e.g. "120/min"; off
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated"
+        if API_TOKEN_REQUIRED
+        else "rest_framework.permissions.IsAuthenticatedOrReadOnly"
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": (
+        ["rest_framework.throttling.AnonRateThrottle"] if API_THROTTLE_ANON else []
+    ),
+    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON or None},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "optiontracker API",
+    "DESCRIPTION": "Live crypto option chains, tickers and feed status, from Redis.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # Celery
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

@@ -1,5 +1,5 @@
 from django.apps import apps
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = []
 
@@ -7,4 +7,8 @@ urlpatterns = []
 if apps.is_installed("django.contrib.admin"):
     from django.contrib import admin
 
-    urlpatterns.append(path("admin/", admin.site.urls))
+    urlpatterns += [
+        path("admin/", admin.site.urls),
+        path("api/", include("api.urls")),
+        path("", include("dashboard.urls")),
+    ]

@@ -30,6 +30,10 @@ class Command(BaseCommand):
         parser.add_argument("--flush-ms", type=int, default=100)
         parser.add_argument("--stale-after", type=float, default=15.0)
         parser.add_argument("--redis-url", default=settings.REDIS_URL)
+        parser.add_argument(
+            "--no-publish", action="store_true",
+            help="do not publish live updates for the dashboard (minimal deployment)",
+        )  # fmt: skip
 
     def handle(self, *args, **opts):
         from feed.exchanges import stream_adapter
@@ -50,6 +54,7 @@ class Command(BaseCommand):
         runner = FeedRunner(
             adapter, instruments, opts["redis_url"], fields,
             flush_ms=opts["flush_ms"], stale_after=opts["stale_after"],
+            publish_ms=None if opts["no_publish"] else 250,
         )  # fmt: skip
         asyncio.run(run_until_signalled(runner))
         return "Done."
