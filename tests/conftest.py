@@ -7,6 +7,7 @@ outside 127.0.0.1.
 import pytest
 import redis
 
+from tests.helpers import Feed
 from tracker_project.devprocs import SimulatorProcess
 from tracker_project.localredis import LocalRedis, free_port
 
@@ -50,3 +51,20 @@ def make_simulator(tmp_path):
     yield make
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def feed_for(tmp_path, redis_url, make_simulator):
+    """Start `run_feed` against a new simulator: feed_for(*run_feed_args, contracts=,
+    rate=, redis_url=). The feed's process, database and log live in tmp_path."""
+    feeds = []
+
+    def make(*args: str, contracts: int = 200, rate: int = 4000, redis_url=redis_url):
+        sim = make_simulator(contracts=contracts, rate=rate)
+        feed = Feed(tmp_path, redis_url, sim, "--stale-after", "3", *args)
+        feeds.append(feed)
+        return feed
+
+    yield make
+    for feed in feeds:
+        feed.stop()
