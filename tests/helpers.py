@@ -63,7 +63,7 @@ class Feed:
         self.sim.control("silence", seconds=30)
         try:
             wait_for(
-                lambda: not self.sim.mismatches(self.redis), timeout, "Redis = simulator"
+                lambda: not self.sim.mismatches(self.redis), timeout, "exact state"
             )
         finally:
             self.sim.control("silence", seconds=0)
