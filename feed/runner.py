@@ -126,8 +126,12 @@ class FeedRunner:
     # Flushing -------------------------------------------------------------------
 
     async def _flush_loop(self) -> None:
+        """Flush on a fixed cadence: a slow flush shortens the next wait."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + self.flush_s
         while True:
-            await asyncio.sleep(self.flush_s)
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = max(next_at + self.flush_s, loop.time())
             await self.flush()
 
     async def flush(self) -> bool:
@@ -203,23 +207,25 @@ class FeedRunner:
             await self.publish()
 
     async def publish(self) -> None:
-        """One message per chain group naming its changed contracts, full rows."""
+        """One message per chain group naming its changed contracts, with full rows.
+
+        Rows are built one group at a time, which bounds the memory this takes."""
         if not self._unpublished or not self._redis_ok:
             return
         changed, self._unpublished = self._unpublished, set()
-        groups: dict[tuple[str, str], dict[str, dict]] = {}
+        groups: dict[tuple[str, str], list[str]] = {}
         for symbol in changed:
             inst = self.instruments.get(symbol)
-            row = self.conflator.row(symbol)
-            if inst is not None and row:
-                groups.setdefault((inst.base, inst.expiry_key), {})[symbol] = row
-        pipe = self.redis.pipeline(transaction=False)
-        for (base, expiry), rows in groups.items():
-            group = live.chain_group(self.exchange, base, expiry)
-            message = live.chain_message(self.exchange, base, expiry, rows)
-            pipe.publish(live.group_channel(group), message)
+            if inst is not None:
+                groups.setdefault((inst.base, inst.expiry_key), []).append(symbol)
         try:
-            await pipe.execute()
+            for (base, expiry), symbols in groups.items():
+                rows = {s: row for s in symbols if (row := self.conflator.row(s))}
+                channel = live.group_channel(
+                    live.chain_group(self.exchange, base, expiry)
+                )
+                message = live.chain_message(self.exchange, base, expiry, rows)
+                await self.redis.publish(channel, message)
         except (RedisError, OSError) as exc:
             log.debug("feed %s: live update not published: %s", self.exchange, exc)
 

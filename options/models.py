@@ -61,18 +61,21 @@ class OptionContractQuerySet(models.QuerySet):
         # Plain tuples, not model instances: the feed process keeps its memory small.
         columns = ("symbol", "underlying__base_coin", "settle_coin", "option_type",
                    "strike", "expiry", "tick_size", "status")  # fmt: skip
+        # Thousands of rows share a few expiries, strikes, tick sizes and statuses:
+        # one object for each keeps the feed's universe small.
+        one: dict = {}
         return [
             Instrument(
                 exchange,
                 symbol,
-                base,
-                settle,
-                kind,
-                _plain(strike),
-                expiry,
-                None if tick is None else _plain(tick),
-                status,
-            )  # fmt: skip
+                one.setdefault(base, base),
+                one.setdefault(settle, settle),
+                one.setdefault(kind, kind),
+                one.setdefault(("strike", strike), _plain(strike)),
+                one.setdefault(expiry, expiry),
+                None if tick is None else one.setdefault(("tick", tick), _plain(tick)),
+                one.setdefault(status, status),
+            )
             for symbol, base, settle, kind, strike, expiry, tick, status in (
                 rows.values_list(*columns).iterator(chunk_size=500)
             )

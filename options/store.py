@@ -41,6 +41,17 @@ def feed_key(exchange: str) -> str:
     return f"{PREFIX}:feed:{exchange}"
 
 
+def universe_channel(exchange: str) -> str:
+    """Pub/sub channel: the symbol universe of an exchange changed (refresh, admin,
+    expiry). The message is a short reason; the feed reloads the universe when told."""
+    return f"{PREFIX}:universe:{exchange}"
+
+
+def notify_universe_changed(client, exchange: str, reason: str = "changed") -> int:
+    """Tell running feeds to reload the universe (sync client); returns listeners."""
+    return client.publish(universe_channel(exchange), reason)
+
+
 FEED_STATUS_FIELDS = (
     "state", "connections", "subscribed", "msgs_total", "msgs_per_s", "malformed",
     "reconnects", "last_msg_ts", "heartbeat_ts", "started_ts", "pid",
@@ -235,3 +246,101 @@ return #KEYS
         finally:
             await pool.release(conn)
         return int(reply)
+
+
+# Readers for the API (api/) ----------------------------------------------------------
+
+
+async def a_read_bases(client, exchange: str) -> list[str]:
+    """Async read_bases: the API tells an unknown exchange from an unknown base."""
+    return sorted(await client.smembers(bases_key(exchange)))
+
+
+# Readers for the dashboard (dashboard/) ----------------------------------------------
+
+
+def read_exchanges(client) -> list[str]:
+    """Exchanges that have chain indexes. A SCAN of the keyspace: for the overview
+    page, not for hot paths."""
+    keys = client.scan_iter(match=bases_key("*"), count=1000)
+    return sorted({key[len(bases_key("")) :] for key in keys})
+
+
+# The admin and the Celery tasks (sync) ------------------------------------------
+
+
+def sync_client(url: str, timeout: float = 5.0):
+    """A sync client for these readers and writers: the admin and the Celery tasks.
+    Short timeouts, so an admin page stays usable while Redis is down."""
+    import redis
+
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+    )
+
+
+def read_tick_ages(
+    client, exchange: str, symbols: Iterable[str], now_ms: int | None = None
+) -> list[float | None]:
+    """Seconds since the feed last wrote each symbol (None without data), in order:
+    one pipeline of HMGET recv_ts, ts. `ts` stands in when the profile has no
+    recv_ts. Used by the admin's contract list, once per page."""
+    pipe = client.pipeline(transaction=False)
+    for symbol in symbols:
+        pipe.hmget(tick_key(exchange, symbol), ["recv_ts", "ts"])
+    now_ms = _now_ms() if now_ms is None else now_ms
+    ages: list[float | None] = []
+    for recv_ts, ts in pipe.execute():
+        stamp = recv_ts or ts
+        ages.append(None if stamp is None else max(0.0, (now_ms - int(stamp)) / 1000))
+    return ages
+
+
+def refresh_key(exchange: str) -> str:
+    """Hash: the outcome of the last symbol refreshes (see REFRESH_FIELDS)."""
+    return f"{PREFIX}:refresh:{exchange}"
+
+
+def refresh_lock_key(exchange: str) -> str:
+    """String: held (redis-py Lock) while one process refreshes the universe."""
+    return f"{PREFIX}:lock:refresh:{exchange}"
+
+
+REFRESH_FIELDS = (
+    "state", "last_run_ts", "last_ok_ts", "last_report", "last_error",
+    "last_error_ts", "failures", "last_skip_ts",
+)  # fmt: skip
+
+
+def record_refresh(client, exchange: str, report: str, error: str = "") -> None:
+    """Record one refresh attempt: `ok`, or `failed` with its error (`failures`
+    counts the failed attempts since the last good one)."""
+    now = str(_now_ms())
+    fields = {"last_run_ts": now, "last_report": report}
+    if error:
+        fields.update(state="failed", last_error=error, last_error_ts=now)
+    else:
+        fields.update(state="ok", last_ok_ts=now, failures=0)
+    pipe = client.pipeline(transaction=True)
+    pipe.hset(refresh_key(exchange), mapping=fields)
+    if error:
+        pipe.hincrby(refresh_key(exchange), "failures", 1)
+    pipe.execute()
+
+
+def record_refresh_skipped(client, exchange: str) -> None:
+    """A refresh found the lock held and did nothing."""
+    client.hset(refresh_key(exchange), "last_skip_ts", _now_ms())
+
+
+def read_refresh(client, exchange: str) -> dict[str, str]:
+    return client.hgetall(refresh_key(exchange))
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)

@@ -15,6 +15,9 @@ log = logging.getLogger("feed")
 
 class Command(BaseCommand):
     help = "Stream option tickers from an exchange WebSocket into Redis."
+    # A long-running worker: the checks (URLs, templates, security) belong to the web
+    # process and cost this one memory for imports it never uses.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--exchange", default="bybit")
