@@ -92,6 +92,31 @@ class StreamConnection:
             )
             await self._sleep(delay)
 
+    async def add(self, symbols: list[str]) -> None:
+        """Subscribe more symbols on this socket (or at its next connect)."""
+        self.symbols += symbols
+        await self._send_frames(self.adapter.subscribe_frames(symbols))
+
+    async def remove(self, symbols: set[str]) -> None:
+        """Unsubscribe symbols on this socket; it stays open for the others."""
+        gone = [s for s in self.symbols if s in symbols]
+        self.symbols = [s for s in self.symbols if s not in symbols]
+        for symbol in gone:
+            self.acked.pop(symbol, None)
+        self.rejected -= symbols
+        self.silent -= symbols
+        await self._send_frames(self.adapter.unsubscribe_frames(gone))
+
+    async def _send_frames(self, frames: list[bytes]) -> None:
+        ws = self._ws
+        if ws is None or not frames:
+            return  # not connected: the next connect subscribes self.symbols
+        try:
+            for frame in frames:
+                await ws.send(frame.decode())
+        except ConnectionClosed:
+            pass  # the reconnect subscribes self.symbols
+
     async def close(self) -> None:
         ws = self._ws
         if ws is not None:

@@ -7,10 +7,12 @@ and stop cleanly.
 """
 
 import asyncio
+import itertools
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
@@ -21,6 +23,7 @@ from feed.conflate import Conflator
 from feed.connection import StreamConnection
 from feed.exchanges.base import StreamAdapter
 from feed.stats import FeedStats
+from feed.universe import UniverseChange
 from options import live, store
 from options.instruments import Instrument
 
@@ -30,6 +33,7 @@ STATUS_EVERY_S = 1.0
 SUMMARY_EVERY_S = 30.0
 REDIS_RETRY_CAP_S = 5.0
 FLUSH_CHUNK = 256
+EXPIRY_CHECK_S = 2.0
 
 
 def redis_client(url: str) -> aioredis.Redis:
@@ -53,6 +57,7 @@ class FeedRunner:
         flush_ms: int = 100,
         stale_after: float = 15.0,
         publish_ms: int | None = 250,
+        universe_loader: Callable[[], Sequence[Instrument]] | None = None,
     ):
         self.adapter = adapter
         self.exchange = adapter.name
@@ -66,6 +71,10 @@ class FeedRunner:
         self.conflator.track(self.instruments)
         self.stop = asyncio.Event()
         self.connections: list[StreamConnection] = []
+        self._connection_tasks: dict[str, asyncio.Task] = {}
+        self._connection_numbers = itertools.count()
+        # Called in a thread to reload the universe when Redis says it changed.
+        self.universe_loader = universe_loader
         self.state = "starting"
         self.rewrite_all = True  # Redis may hold nothing of ours: write it all
         self._redis_ok = True
@@ -80,29 +89,21 @@ class FeedRunner:
     # Lifecycle ------------------------------------------------------------------
 
     async def run(self) -> None:
-        shards = self.adapter.shard(sorted(self.instruments))
-        self.connections = [
-            StreamConnection(
-                f"{self.exchange}#{n}",
-                self.adapter,
-                symbols,
-                self.conflator,
-                self.stats,
-                self.stop,
-                self.stale_after,
-            )  # fmt: skip
-            for n, symbols in enumerate(shards)
-        ]
+        for symbols in self.adapter.shard(sorted(self.instruments)):
+            self._open_connection(symbols)
         log.info(
             "feed %s: %d contracts on %d connection(s) to %s",
-            self.exchange, len(self.instruments), len(shards), self.adapter.ws_url(),
+            self.exchange, len(self.instruments), len(self.connections),
+            self.adapter.ws_url(),
         )  # fmt: skip
         self.state = "streaming"
-        tasks = [asyncio.create_task(c.run(), name=c.name) for c in self.connections]
-        tasks.append(asyncio.create_task(self._flush_loop(), name="flush"))
+        tasks = [asyncio.create_task(self._flush_loop(), name="flush")]
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
         if self.publish_s:
             tasks.append(asyncio.create_task(self._publish_loop(), name="publish"))
+        tasks.append(asyncio.create_task(self._expiry_loop(), name="expiry"))
+        if self.universe_loader is not None:
+            tasks.append(asyncio.create_task(self._universe_loop(), name="universe"))
         await self.stop.wait()
         await self._shutdown(tasks)
 
@@ -111,7 +112,10 @@ class FeedRunner:
         log.info("feed %s: stopping", self.exchange)
         self.state = "stopped"
         await asyncio.gather(*(c.close() for c in self.connections))
-        await asyncio.wait(tasks[: len(self.connections)], timeout=2)
+        readers = list(self._connection_tasks.values())
+        if readers:
+            await asyncio.wait(readers, timeout=2)
+        tasks += readers
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -122,6 +126,110 @@ class FeedRunner:
         log.info(
             "feed %s: stopped after %d messages", self.exchange, self.stats.msgs_total
         )
+
+    def _open_connection(self, symbols: list[str]) -> StreamConnection:
+        conn = StreamConnection(
+            f"{self.exchange}#{next(self._connection_numbers)}", self.adapter, symbols,
+            self.conflator, self.stats, self.stop, self.stale_after,
+        )  # fmt: skip
+        self.connections.append(conn)
+        self._connection_tasks[conn.name] = asyncio.create_task(
+            conn.run(), name=conn.name
+        )
+        return conn
+
+    async def _close_connection(self, conn: StreamConnection) -> None:
+        self.connections.remove(conn)
+        task = self._connection_tasks.pop(conn.name)
+        await conn.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    # The universe changes -------------------------------------------------------
+
+    async def _universe_loop(self) -> None:
+        """Reload the universe when told through Redis; reload once more after the
+        notification channel was lost (a message may have been missed)."""
+        channel = store.universe_channel(self.exchange)
+        missed = False
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                if missed:
+                    await self.reload_universe("notifications resumed")
+                    missed = False
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        await asyncio.sleep(0.2)  # let a burst of changes settle
+                        while await pubsub.get_message(timeout=0.01):
+                            pass
+                        await self.reload_universe("universe changed")
+            except (RedisError, OSError):
+                missed = True
+                await asyncio.sleep(1.0)
+            finally:
+                await pubsub.aclose()
+
+    async def reload_universe(self, reason: str) -> None:
+        try:
+            instruments = await asyncio.to_thread(self.universe_loader)
+        except Exception:
+            log.exception("feed %s: reloading the universe failed", self.exchange)
+            return
+        await self.apply_universe(instruments, reason)
+
+    async def _expiry_loop(self) -> None:
+        """Drop contracts at their expiry, whether or not anyone refreshes."""
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_S)
+            now = datetime.now(UTC)
+            live = [i for i in self.instruments.values() if i.expiry > now]
+            if len(live) != len(self.instruments):
+                await self.apply_universe(live, "expiry")
+
+    async def apply_universe(self, instruments: Sequence[Instrument], reason: str):
+        """Subscribe what is new and unsubscribe what is gone, on the open sockets;
+        open or close connections only as the limits require."""
+        change = UniverseChange.between(self.instruments, instruments)
+        if not change:
+            return change
+        gone = set(change.removed)
+        self.instruments = {i.symbol: i for i in instruments}
+        self.conflator.untrack(gone)
+        self.conflator.track(change.added)
+        for conn in list(self.connections):
+            if gone.intersection(conn.symbols):
+                await conn.remove(gone)
+            if not conn.symbols:
+                await self._close_connection(conn)
+        await self._subscribe_added(change.added)
+        await self._update_index(change)
+        log.info("feed %s: %s: %s", self.exchange, reason, change)
+        return change
+
+    async def _subscribe_added(self, added: list[str]) -> None:
+        pending = list(added)
+        for conn in self.connections:
+            if not pending:
+                return
+            room = self.adapter.room(conn.symbols, pending)
+            if room:
+                await conn.add(pending[:room])
+                pending = pending[room:]
+        for symbols in self.adapter.shard(pending):
+            self._open_connection(symbols)
+
+    async def _update_index(self, change: "UniverseChange") -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        store.queue_unindex(pipe, change.removed_instruments, self.instruments.values())
+        store.queue_index(pipe, [self.instruments[s] for s in change.added])
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self.rewrite_all = True  # the rewrite replaces the whole index
+            self._redis_down(exc)
 
     # Flushing -------------------------------------------------------------------
 
@@ -171,9 +279,9 @@ class FeedRunner:
                 raise
 
     async def _rewrite_all(self) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        store.queue_index(pipe, self.instruments.values())
-        await pipe.execute()
+        await store.a_replace_index(
+            self.redis, self.exchange, self.instruments.values()
+        )
         written = 0
         for rows in self.conflator.take_all(FLUSH_CHUNK):
             written += await self.writer.write(rows)

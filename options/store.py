@@ -81,6 +81,44 @@ def queue_index(pipe, instruments: Iterable[Instrument]) -> None:
         pipe.sadd(key, *members)
 
 
+async def a_replace_index(client, exchange: str, instruments: Iterable[Instrument]):
+    """Make the chain indexes hold exactly these instruments (async client).
+
+    Entries of contracts that left while no feed was running go too. One MULTI/EXEC,
+    so a reader never sees a chain half-built."""
+    old_keys = []
+    for base in map(_text1, await client.smembers(bases_key(exchange))):
+        old_keys.append(expiries_key(exchange, base))
+        days = await client.zrange(expiries_key(exchange, base), 0, -1)
+        old_keys += [chain_key(exchange, base, _text1(day)) for day in days]
+    pipe = client.pipeline(transaction=True)
+    if old_keys:
+        pipe.delete(*old_keys, bases_key(exchange))
+    queue_index(pipe, instruments)
+    await pipe.execute()
+
+
+def queue_unindex(
+    pipe, instruments: Iterable[Instrument], remaining: Iterable[Instrument]
+) -> None:
+    """Queue the removal of these instruments from the chain indexes; an expiry with
+    no remaining instrument leaves the expiry index. Their tick hashes expire after a
+    day, so the last state stays readable for a while."""
+    remaining_expiries = {(i.base, i.expiry_key) for i in remaining}
+    for inst in instruments:
+        pipe.zrem(chain_key(inst.exchange, inst.base, inst.expiry_key), inst.symbol)
+        pipe.expire(tick_key(inst.exchange, inst.symbol), GONE_TICK_TTL_S)
+        if (inst.base, inst.expiry_key) not in remaining_expiries:
+            pipe.zrem(expiries_key(inst.exchange, inst.base), inst.expiry_key)
+
+
+GONE_TICK_TTL_S = 24 * 3600
+
+
+def _text1(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def queue_status(pipe, exchange: str, status: Mapping[str, object]) -> None:
     pipe.hset(feed_key(exchange), mapping=status)
 

@@ -56,20 +56,29 @@ class BybitStream:
         return topic[len(TOPIC_PREFIX) :]
 
     def shard(self, symbols: Sequence[str]) -> list[list[str]]:
-        shards: list[list[str]] = []
-        current: list[str] = []
-        chars = 0
-        for symbol in symbols:
-            cost = len(self.topic(symbol)) + 3  # quotes and comma in the args array
-            full = len(current) >= MAX_TOPICS_PER_CONNECTION
-            if current and (full or chars + cost > MAX_ARGS_CHARS_PER_CONNECTION):
-                shards.append(current)
-                current, chars = [], 0
-            current.append(symbol)
-            chars += cost
-        if current:
-            shards.append(current)
+        shards, rest = [], list(symbols)
+        while rest:
+            take = max(1, self.room([], rest))
+            shards.append(rest[:take])
+            rest = rest[take:]
         return shards
+
+    def room(self, current: Sequence[str], candidates: Sequence[str]) -> int:
+        """How many of `candidates` (in order) one connection holding `current` can
+        take on within the limits."""
+        count = len(current)
+        chars = sum(len(self.topic(s)) + 3 for s in current)
+        taken = 0
+        for symbol in candidates:
+            chars += len(self.topic(symbol)) + 3
+            count += 1
+            if (
+                count > MAX_TOPICS_PER_CONNECTION
+                or chars > MAX_ARGS_CHARS_PER_CONNECTION
+            ):
+                break
+            taken += 1
+        return taken
 
     def subscribe_frames(self, symbols: Sequence[str]) -> list[bytes]:
         return self._op_frames("subscribe", symbols)

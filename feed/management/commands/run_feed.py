@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import signal
+from functools import partial
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -58,6 +59,7 @@ class Command(BaseCommand):
             adapter, instruments, opts["redis_url"], fields,
             flush_ms=opts["flush_ms"], stale_after=opts["stale_after"],
             publish_ms=None if opts["no_publish"] else 250,
+            universe_loader=partial(reload_universe, opts["exchange"], bases),
         )  # fmt: skip
         asyncio.run(run_until_signalled(runner))
         return "Done."
@@ -78,6 +80,16 @@ def load_universe(exchange: str, bases: list[str]):
         log.info("%s", report)
         instruments = OptionContract.objects.feed_instruments(exchange, bases)
     return instruments
+
+
+def reload_universe(exchange: str, bases: list[str]):
+    """The active contracts, read in a worker thread when the universe changed."""
+    from options.models import OptionContract
+
+    try:
+        return OptionContract.objects.feed_instruments(exchange, bases)
+    finally:
+        connections.close_all()
 
 
 async def run_until_signalled(runner) -> None:

@@ -1,0 +1,59 @@
+"""A running feed follows the universe: new listings stream in, expired contracts
+leave the chain indexes, and no untouched connection reconnects."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from options import store
+from tests.helpers import wait_for
+from tracker_project.devprocs import ManagedCommand
+
+
+def refresh_and_notify(feed) -> float:
+    """What the Celery task does: refresh the database, then tell the feed."""
+    refresh = ManagedCommand("refresh_symbols", env=feed.env, log_path=feed.log)
+    assert refresh.start().proc.wait(60) == 0, feed.log_tail()
+    notified = time.monotonic()
+    store.notify_universe_changed(feed.redis, "bybit", "test")
+    return notified
+
+
+def connections(sim) -> dict[str, int]:
+    return {c["conn_id"]: c["connected_at"] for c in sim.control("state")["conns"]}
+
+
+def test_new_listings_stream_and_expired_ones_leave_without_reconnects(feed_for):
+    feed = feed_for(contracts=200, rate=4000).start()
+    feed.wait_streaming()
+    before = connections(feed.sim)
+    expiry = (datetime.now(UTC) + timedelta(days=400)).strftime("%Y-%m-%d")
+    feed.sim.control("list", base="BTC", expiry=expiry, strikes="150000,160000")
+    notified = refresh_and_notify(feed)
+    new = wait_for(
+        lambda: feed.redis.zrange(f"ot:chain:bybit:BTC:{expiry}", 0, -1), 5, "index"
+    )
+    assert len(new) == 4
+    wait_for(
+        lambda: all(feed.redis.exists(f"ot:tick:bybit:{s}") for s in new), 5, "ticks"
+    )
+    assert time.monotonic() - notified < 5
+    assert expiry in feed.redis.zrange("ot:expiries:bybit:BTC", 0, -1)
+
+    gone = feed.redis.zrange("ot:expiries:bybit:ETH", 0, 0)[0]
+    gone_symbols = feed.redis.zrange(f"ot:chain:bybit:ETH:{gone}", 0, -1)
+    feed.sim.control("expire", expiry=gone, base="ETH")
+    notified = refresh_and_notify(feed)
+    wait_for(
+        lambda: gone not in feed.redis.zrange("ot:expiries:bybit:ETH", 0, -1), 5, "gone"
+    )
+    assert time.monotonic() - notified < 5
+    assert not feed.redis.exists(f"ot:chain:bybit:ETH:{gone}")
+    assert 0 < feed.redis.ttl(f"ot:tick:bybit:{gone_symbols[0]}") <= 86400
+
+    # The sockets that were open at the start are still the same ones.
+    after = connections(feed.sim)
+    assert all(after.get(conn_id) == at for conn_id, at in before.items())
+    assert feed.status()["reconnects"] == "0"
+    subscribed = str(200 + 4 - len(gone_symbols))
+    wait_for(lambda: feed.status()["subscribed"] == subscribed, 3, "status")
+    feed.converges()
