@@ -15,8 +15,11 @@ import redis.asyncio as aioredis
 from harness import Stack, cpu_seconds, percentile, rss_mb
 
 
+FEED_ARGS: list[str] = []  # set from the command line
+
+
 def measure_feed(stack: Stack, seconds: float, warmup: float = 3.0) -> dict:
-    feed = stack.feed()
+    feed = stack.feed(*FEED_ARGS)
     try:
         stack.wait_streaming()
         time.sleep(warmup)
@@ -98,7 +101,7 @@ def real_rate(args) -> None:
     stack = Stack(contracts=args.contracts, rate=rate)
     try:
         bare = stack.bare_client(args.seconds)
-        feed = stack.feed()
+        feed = stack.feed(*FEED_ARGS)
         try:
             stack.wait_streaming()
             time.sleep(3)
@@ -143,7 +146,7 @@ def redis_memory(stack: Stack, profile: str) -> float:
     """used_memory of the feed's keys: empty Redis, run the feed, measure, compare."""
     stack.client.flushall()
     base = stack.client.info("memory")["used_memory"]
-    feed = stack.feed("--fields", profile)
+    feed = stack.feed("--fields", profile, *FEED_ARGS)
     try:
         stack.wait_streaming()
         time.sleep(3)
@@ -159,7 +162,12 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--contracts", type=int, default=2100)
     parser.add_argument("--only", choices=["throughput", "real-rate"])
+    parser.add_argument(
+        "--no-publish", action="store_true", help="run_feed --no-publish (minimal)"
+    )
     args = parser.parse_args()
+    FEED_ARGS[:] = ["--no-publish"] if args.no_publish else []
+    print(f"run_feed {' '.join(FEED_ARGS) or '(live updates published)'}")
     if args.only != "real-rate":
         throughput(args)
     if args.only != "throughput":

@@ -145,17 +145,18 @@ class StreamConnection:
         try:
             async for raw in ws:
                 event = parse(raw)
-                if event[0] == TICK:
+                kind = event[0]
+                if kind == TICK:
                     file = accept_delta if event[4] else accept
                     if file(event[1], event[2], event[3], int(clock() * 1000)):
                         self.msgs += 1
                     else:
                         self._malformed(f"bad ticker for {event[1][:60]!r}", raw)
-                elif event[0] == ACK:
+                elif kind == ACK:
                     self._on_ack(event[1])
-                elif event[0] == MALFORMED:
+                elif kind == MALFORMED:
                     self._malformed(event[1], raw)
-                elif event[0] != PONG:
+                elif kind != PONG:
                     log.debug("%s: ignored frame: %s", self.name, event[1])
         finally:
             self.stats.last_msg_ts = _now_ms()

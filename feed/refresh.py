@@ -22,24 +22,27 @@ class Listing(Protocol):
 
     def close(self) -> None: ...
 
+    def base_coin_exists(self, base_coin: str) -> bool: ...
 
-def _bybit_listing() -> Listing:
+
+def _bybit_listing(**options) -> Listing:
     from feed.exchanges.bybit.listing import BybitListing
 
-    return BybitListing(settings.BYBIT_REST_URL)
+    return BybitListing(settings.BYBIT_REST_URL, **options)
 
 
-LISTINGS: dict[str, Callable[[], Listing]] = {"bybit": _bybit_listing}
+LISTINGS: dict[str, Callable[..., Listing]] = {"bybit": _bybit_listing}
 
 
-def listing_for(exchange: str) -> Listing:
-    """A new listing client for `exchange`, configured from settings."""
+def listing_for(exchange: str, **options) -> Listing:
+    """A new listing client for `exchange`, configured from settings; `options`
+    (max_retries, ban_wait, timeout) tune its patience."""
     try:
         factory = LISTINGS[exchange]
     except KeyError:
         known = ", ".join(sorted(LISTINGS))
         raise ValueError(f"unknown exchange {exchange!r}; known: {known}") from None
-    return factory()
+    return factory(**options)
 
 
 def ensure_underlyings(exchange: str) -> None:
@@ -97,3 +100,16 @@ def _refresh_base(exchange: str, base: str, listing: Listing) -> SyncReport:
                     exchange, base, message)  # fmt: skip
         return SyncReport(exchange=exchange, failed={base: message})
     return sync_listing(exchange, base, instruments)
+
+
+def base_coin_exists(base_coin: str, exchange: str = "bybit") -> bool:
+    """Whether `exchange` lists options of `base_coin` (settings.TRACKER_BASE_COIN_CHECK
+    for the admin's add form). Raises ValueError for an unknown exchange and the
+    listing's error (ListingError, with `.message`) when the exchange cannot answer.
+
+    Someone waits on the answer, so the client tries twice and waits out no ban."""
+    client = listing_for(exchange, max_retries=1, ban_wait=1.0, timeout=5.0)
+    try:
+        return client.base_coin_exists(base_coin)
+    finally:
+        client.close()

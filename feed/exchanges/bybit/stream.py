@@ -122,22 +122,17 @@ class BybitStream:
         if msg.__class__ is not dict:
             return (MALFORMED, "frame is not a JSON object")
         topic = msg.get("topic")
-        if topic is not None:
-            return self._parse_topic_frame(msg, topic)
-        if msg.get("op") == "pong" or msg.get("ret_msg") == "pong":
-            return _PONG
-        if msg.get("type") == "COMMAND_RESP" or "success" in msg:
-            return (ACK, _parse_ack(msg))
-        return (MALFORMED, "frame of unknown shape")
-
-    def _parse_topic_frame(self, msg: dict, topic) -> tuple:
+        if topic is None:
+            return _parse_command(msg)
         if topic.__class__ is not str or not topic.startswith(TOPIC_PREFIX):
             return (MALFORMED, f"unexpected topic {str(topic)[:80]!r}")
         data = msg.get("data")
-        if data.__class__ is list and len(data) == 1:
-            data = data[0]
         if data.__class__ is not dict:
-            return (MALFORMED, "ticker data is not an object")
+            if data.__class__ is not list or len(data) != 1:
+                return (MALFORMED, "ticker data is not an object")
+            data = data[0]
+            if data.__class__ is not dict:
+                return (MALFORMED, "ticker data is not an object")
         ts = msg.get("ts")
         if ts.__class__ is not int:
             return (MALFORMED, "ticker ts is not an integer")
@@ -147,6 +142,15 @@ class BybitStream:
         if kind == "delta":
             return (TICK, topic[8:], ts, data, True)
         return (IGNORED, f"ticker frame of type {kind!r}")
+
+
+def _parse_command(msg: dict) -> tuple:
+    """Pongs and subscribe answers."""
+    if msg.get("op") == "pong" or msg.get("ret_msg") == "pong":
+        return _PONG
+    if msg.get("type") == "COMMAND_RESP" or "success" in msg:
+        return (ACK, _parse_ack(msg))
+    return (MALFORMED, "frame of unknown shape")
 
 
 def _parse_ack(msg: dict) -> Ack:

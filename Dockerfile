@@ -1,0 +1,17 @@
+# One image for every process of the tracker; the compose files pick the command.
+FROM node:20-slim AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --no-cache-dir -r requirements/base.txt
+COPY . .
+COPY --from=assets /src/node_modules /app/node_modules
+RUN python manage.py vendor_assets \
+    && DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput -v 0
+RUN useradd --create-home tracker && mkdir -p /data && chown tracker /data
+USER tracker
