@@ -12,8 +12,8 @@ import asyncio
 import time
 
 import redis.asyncio as aioredis
-from harness import Stack, cpu_seconds, percentile, rss_mb
 
+from harness import Stack, cpu_seconds, percentile, rss_mb
 
 FEED_ARGS: list[str] = []  # set from the command line
 
