@@ -52,6 +52,8 @@ class StreamConnection:
         self.rejected: set[str] = set()
         self.silent: set[str] = set()  # acked, yet no data since
         self.retried: set[str] = set()  # silent topics subscribed once more
+        # Frames already in flight when a topic was unsubscribed are not malformed.
+        self.unsubscribed: set[str] = set()
         self._ws = None
         self._malformed_logged = 0
 
@@ -101,6 +103,7 @@ class StreamConnection:
         """Unsubscribe symbols on this socket; it stays open for the others."""
         gone = [s for s in self.symbols if s in symbols]
         self.symbols = [s for s in self.symbols if s not in symbols]
+        self.unsubscribed.update(gone)
         for symbol in gone:
             self.acked.pop(symbol, None)
         self.rejected -= symbols
@@ -128,6 +131,7 @@ class StreamConnection:
         self.acked.clear()
         self.silent.clear()
         self.retried.clear()
+        self.unsubscribed.clear()
         for frame in self.adapter.subscribe_frames(self.symbols):
             await ws.send(frame.decode())
         keeper = asyncio.create_task(self._keep(ws), name=f"{self.name}-keeper")
@@ -150,7 +154,7 @@ class StreamConnection:
                     file = accept_delta if event[4] else accept
                     if file(event[1], event[2], event[3], int(clock() * 1000)):
                         self.msgs += 1
-                    else:
+                    elif event[1] not in self.unsubscribed:
                         self._malformed(f"bad ticker for {event[1][:60]!r}", raw)
                 elif kind == ACK:
                     self._on_ack(event[1])

@@ -1,0 +1,230 @@
+"""Dashboard figures: tick at the simulator to cell in the browser, and fan-out.
+
+    .venv/bin/python bench/dashboard_bench.py [--ticks 100] [--clients 200]
+        [--seconds 20] [--rate 20000]
+
+1. Tick to cell: headless Chromium on a chain page; `/sim/set` a unique markPrice on
+   the ATM call and time until a MutationObserver in the page sees it in the cell
+   (both clocks are this machine's wall clock). The exchange streams 2,000 msg/s
+   meanwhile. Target: p99 < 300 ms.
+2. Fan-out: the simulator at --rate msg/s over 2,100 contracts; --clients WebSocket
+   clients on one chain, each acking like the page. Delivery latency per row is
+   client receive time minus the row's recv_ts (when the feed received it), so it
+   includes the feed's flush (100 ms) and publish (250 ms) windows. Target: p99 <
+   500 ms. daphne's RSS is reported.
+
+Everything runs on 127.0.0.1 as real processes (bench/harness.py); nothing is a test.
+"""
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import ROOT, Stack, cpu_seconds, percentile, rss_mb  # noqa: E402
+from options import store  # noqa: E402
+from tracker_project.devprocs import wait_for_port  # noqa: E402
+from tracker_project.localredis import free_port  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+class Daphne:
+    def __init__(self, stack: Stack):
+        self.port = free_port()
+        log = open(stack.workdir / "daphne.log", "ab")  # noqa: SIM115 - the child's
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1",
+             "-p", str(self.port), "tracker_project.asgi:application"],
+            env={**psutil.Process().environ(), **stack.env}, cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_for_port(self.port, 30, self.proc)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def biggest_chain(stack: Stack, base: str = "BTC") -> tuple[str, list[tuple]]:
+    chains = [
+        (day, store.read_chain_index(stack.client, "bybit", base, day))
+        for day, _ in store.read_expiries(stack.client, "bybit", base)
+    ]
+    return max(chains, key=lambda chain: len(chain[1]))
+
+
+def atm_call(stack: Stack, index: list[tuple]) -> str:
+    underlying = float(
+        store.read_tick(stack.client, "bybit", index[0][0])["underlying"]
+    )
+    calls = [(s, k) for s, k in index if "-C" in s]
+    return min(calls, key=lambda sk: abs(sk[1] - underlying))[0]
+
+
+# 1. Tick to cell ----------------------------------------------------------------------
+
+OBSERVE = """(selector) => {
+    window.__seen = {};
+    const cell = document.querySelector(selector);
+    new MutationObserver(() => { window.__seen[cell.textContent] = Date.now(); })
+        .observe(cell, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def tick_to_cell(ticks: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    stack = Stack(contracts=2100, rate=2000)
+    feed = stack.feed()
+    daphne = None
+    try:
+        stack.run("collectstatic", "--noinput", "-v", "0")
+        stack.wait_streaming()
+        daphne = Daphne(stack)
+        expiry, index = biggest_chain(stack)
+        symbol = atm_call(stack, index)
+        selector = f'[data-symbol="{symbol}"][data-field="mark"]'
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"http://127.0.0.1:{daphne.port}/chain/bybit/BTC/{expiry}/")
+            page.wait_for_function("window.chainReady === true", timeout=20000)
+            page.evaluate(OBSERVE, selector)
+            latencies = []
+            for n in range(ticks):
+                mark = f"{50000 + n}.5"
+                sent_ms = time.time() * 1000
+                stack.sim.control("set", symbol=symbol, markPrice=mark)
+                page.wait_for_function(
+                    "(mark) => window.__seen[mark] !== undefined",
+                    arg=mark,
+                    timeout=5000,
+                )
+                latencies.append(
+                    page.evaluate("(m) => window.__seen[m]", mark) - sent_ms
+                )
+                time.sleep(0.05 + (n % 7) * 0.04)  # spread over the 250 ms windows
+            browser.close()
+        return {
+            "ticks": ticks,
+            "chain_contracts": len(index),
+            "p50_ms": round(percentile(latencies, 50), 1),
+            "p99_ms": round(percentile(latencies, 99), 1),
+            "max_ms": round(max(latencies), 1),
+        }
+    finally:
+        if daphne:
+            daphne.stop()
+        feed.stop()
+        stack.close()
+
+
+# 2. Fan-out ---------------------------------------------------------------------------
+
+
+async def client(url: str, origin: str, until: float, warm: float, out: dict) -> None:
+    async with websockets.connect(url, origin=origin, max_size=None) as ws:
+        async for text in ws:
+            now = time.time() * 1000
+            message = orjson.loads(text)
+            await ws.send(orjson.dumps({"type": "ack", "seq": message["seq"]}).decode())
+            if time.monotonic() < warm:
+                continue
+            out["messages"] += 1
+            out["types"][message["type"]] = out["types"].get(message["type"], 0) + 1
+            stamps = [
+                int(r["recv_ts"]) for r in message["rows"].values() if "recv_ts" in r
+            ]
+            if message["type"] == "diff" and stamps:
+                out["rows"].extend(now - s for s in stamps)
+                out["freshest"].append(now - max(stamps))
+            if time.monotonic() >= until:
+                return
+
+
+async def clients_run(url: str, origin: str, count: int, seconds: float) -> dict:
+    out = {"messages": 0, "types": {}, "rows": [], "freshest": []}
+    warm = time.monotonic() + 5
+    until = warm + seconds
+    tasks = []
+    for _ in range(count):  # connect in a trickle, as browsers do
+        tasks.append(asyncio.create_task(client(url, origin, until, warm, out)))
+        await asyncio.sleep(0.01)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    out["errors"] = [repr(r) for r in results if isinstance(r, Exception)][:5]
+    return out
+
+
+def fan_out(count: int, seconds: float, rate: int) -> dict:
+    stack = Stack(contracts=2100, rate=rate)
+    feed = stack.feed()
+    daphne = None
+    try:
+        stack.wait_streaming()
+        daphne = Daphne(stack)
+        expiry, index = biggest_chain(stack)
+        url = f"ws://127.0.0.1:{daphne.port}/ws/chain/bybit/BTC/{expiry}/"
+        origin = f"http://127.0.0.1:{daphne.port}"
+        rss_before = rss_mb(daphne.proc.pid)
+        cpu_before = cpu_seconds(daphne.proc.pid)
+        started = time.monotonic()
+        out = asyncio.run(clients_run(url, origin, count, seconds))
+        elapsed = time.monotonic() - started
+        status = stack.feed_status()
+        return {
+            "clients": count,
+            "chain_contracts": len(index),
+            "feed_msgs_per_s": status.get("msgs_per_s"),
+            "messages_per_client_per_s": round(out["messages"] / count / seconds, 2),
+            "message_types": out["types"],
+            "row_latency_p50_ms": round(percentile(out["rows"], 50), 1),
+            "row_latency_p99_ms": round(percentile(out["rows"], 99), 1),
+            "freshest_row_p50_ms": round(percentile(out["freshest"], 50), 1),
+            "freshest_row_p99_ms": round(percentile(out["freshest"], 99), 1),
+            "daphne_rss_mb_idle": round(rss_before, 1),
+            "daphne_rss_mb_loaded": round(rss_mb(daphne.proc.pid), 1),
+            "daphne_cpu_percent": round(
+                100 * (cpu_seconds(daphne.proc.pid) - cpu_before) / elapsed, 1
+            ),
+            "errors": out["errors"],
+        }
+    finally:
+        if daphne:
+            daphne.stop()
+        feed.stop()
+        stack.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ticks", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rate", type=int, default=20000)
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_browser:
+        print("tick to cell:", json.dumps(tick_to_cell(args.ticks)), flush=True)
+    print(
+        "fan-out:",
+        json.dumps(fan_out(args.clients, args.seconds, args.rate)),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

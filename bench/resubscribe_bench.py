@@ -1,0 +1,113 @@
+"""The universe changing under a running feed (issue: symbols that manage themselves).
+
+1. New listing to first tick: the simulator lists a new expiry, the universe is
+   refreshed (refresh_symbols) and the feed told; time until every new contract has a
+   tick in Redis, counted from the notification.
+2. 500 changed topics at once (250 delisted, 250 listed) while 2,100 contracts stream
+   at Bybit's rate: no reconnect, no malformed frame, and how stale the untouched
+   contracts get in Redis during the change, beside the same figure just before it.
+
+usage: python bench/resubscribe_bench.py
+"""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from harness import Stack
+from options import store
+from tracker_project.devprocs import ManagedCommand
+
+
+def refresh_and_notify(stack: Stack) -> float:
+    cmd = ManagedCommand(
+        "refresh_symbols", env=stack.env, log_path=stack.workdir / "r.log"
+    )
+    assert cmd.start().proc.wait(120) == 0
+    notified = time.perf_counter()
+    store.notify_universe_changed(stack.client, "bybit", "bench")
+    return notified
+
+
+def wait_ticks(stack: Stack, symbols: list[str], timeout: float = 30) -> float:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        pipe = stack.client.pipeline(transaction=False)
+        for symbol in symbols:
+            pipe.exists(store.tick_key("bybit", symbol))
+        if all(pipe.execute()):
+            return time.perf_counter()
+        time.sleep(0.01)
+    raise RuntimeError("new contracts never streamed")
+
+
+def max_staleness(stack: Stack, symbols: list[str], seconds: float) -> float:
+    """The largest age (now - exchange ts) seen among these contracts, sampled."""
+    worst, deadline = 0.0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pipe = stack.client.pipeline(transaction=False)
+        for symbol in symbols:
+            pipe.hget(store.tick_key("bybit", symbol), "ts")
+        now_ms = time.time() * 1000
+        worst = max([worst] + [now_ms - int(ts) for ts in pipe.execute() if ts])
+        time.sleep(0.05)
+    return worst
+
+
+def new_expiry(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def main() -> None:
+    stack = Stack(contracts=2100, rate=21000)
+    feed = stack.feed()
+    try:
+        stack.wait_streaming()
+        time.sleep(3)
+        expiry = new_expiry(500)
+        strikes = ",".join(str(200_000 + 1000 * n) for n in range(25))
+        stack.sim.control("list", base="BTC", expiry=expiry, strikes=strikes)
+        notified = refresh_and_notify(stack)
+        listed = stack.client.zrange(store.chain_key("bybit", "BTC", expiry), 0, -1)
+        first = wait_ticks(stack, listed)
+        print(
+            f"new listing ({len(listed)} contracts) to first tick in Redis: "
+            f"{1000 * (first - notified):.0f} ms after the universe notification"
+        )
+
+        untouched = stack.symbols[::20]
+        before = max_staleness(stack, untouched, 5)
+        gone_days, gone = [], 0
+        for day in reversed(stack.client.zrange("ot:expiries:bybit:ETH", 0, -1)):
+            if gone >= 250:
+                break
+            gone_days.append(day)
+            gone += stack.client.zcard(store.chain_key("bybit", "ETH", day))
+        status0 = stack.feed_status()
+        expiry = new_expiry(600)
+        strikes = ",".join(str(300_000 + 1000 * n) for n in range(125))
+        stack.sim.control("list", base="BTC", expiry=expiry, strikes=strikes)
+        for day in gone_days:
+            stack.sim.control("expire", base="ETH", expiry=day)
+        notified = refresh_and_notify(stack)
+        during = max_staleness(stack, untouched, 5)
+        listed = stack.client.zrange(store.chain_key("bybit", "BTC", expiry), 0, -1)
+        first = wait_ticks(stack, listed)
+        status1 = stack.feed_status()
+        print(
+            f"{len(listed)} topics listed + ETH {gone_day} delisted in one change: "
+            f"new ones streaming {1000 * (first - notified):.0f} ms after the "
+            f"notification; reconnects {status0['reconnects']} -> "
+            f"{status1['reconnects']}, malformed {status0['malformed']} -> "
+            f"{status1['malformed']}"
+        )
+        print(
+            f"untouched contracts' max age in Redis: {before:.0f} ms before the "
+            f"change, {during:.0f} ms during it"
+        )
+    finally:
+        feed.stop()
+        stack.close()
+
+
+if __name__ == "__main__":
+    main()
