@@ -1,1 +1,41 @@
-urlpatterns = []
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from api import views
+from api.errors import not_found_view
+from api.fast import fast_get
+from api.live_views import (
+    ChainView,
+    ExpiriesView,
+    FeedView,
+    StrikesView,
+    TickView,
+    chain_handler,
+    tick_handler,
+)
+
+router = SimpleRouter()
+router.register("underlyings", views.UnderlyingViewSet, basename="underlying")
+router.register("contracts", views.ContractViewSet, basename="contract")
+
+urlpatterns = [
+    path("", views.ApiRoot.as_view(), name="api-root"),
+    *router.urls,
+    path("feed/", FeedView.as_view(), name="feed"),
+    path("expiries/<str:exchange>/<str:base>/", ExpiriesView.as_view(), name="expiries"),
+    path("strikes/<str:exchange>/<str:base>/", StrikesView.as_view(), name="strikes"),
+    path(
+        "chain/<str:exchange>/<str:base>/<str:expiry>/",
+        fast_get(ChainView, chain_handler, formats=("json", "csv")),
+        name="chain",
+    ),
+    path(
+        "ticks/<str:exchange>/<str:symbol>/",
+        fast_get(TickView, tick_handler),
+        name="ticks",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^.*$", not_found_view),
+]

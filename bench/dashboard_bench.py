@@ -19,13 +19,13 @@ Everything runs on 127.0.0.1 as real processes (bench/harness.py); nothing is a 
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import orjson
-import psutil
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -49,7 +49,7 @@ class Daphne:
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1",
              "-p", str(self.port), "tracker_project.asgi:application"],
-            env={**psutil.Process().environ(), **stack.env}, cwd=ROOT,
+            env={**os.environ, **stack.env}, cwd=ROOT,
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for_port(self.port, 30, self.proc)

@@ -94,7 +94,7 @@ def main() -> None:
         first = wait_ticks(stack, listed)
         status1 = stack.feed_status()
         print(
-            f"{len(listed)} topics listed + ETH {gone_day} delisted in one change: "
+            f"{len(listed)} topics listed + {gone} delisted in one change: "
             f"new ones streaming {1000 * (first - notified):.0f} ms after the "
             f"notification; reconnects {status0['reconnects']} -> "
             f"{status1['reconnects']}, malformed {status0['malformed']} -> "

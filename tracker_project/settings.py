@@ -116,17 +116,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": [
-        "rest_framework.permissions.IsAuthenticated"
-        if API_TOKEN_REQUIRED
-        else "rest_framework.permissions.IsAuthenticatedOrReadOnly"
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Both read API_TOKEN_REQUIRED / API_THROTTLE_ANON at request time (api/access.py).
+    "DEFAULT_PERMISSION_CLASSES": ["api.access.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.access.AnonThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_CLASSES": (
-        ["rest_framework.throttling.AnonRateThrottle"] if API_THROTTLE_ANON else []
-    ),
-    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON or None},
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "optiontracker API",
@@ -136,6 +131,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,  # PATCH bodies show only the writable fields
 }
 
 # Celery
@@ -144,6 +140,23 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_IGNORE_RESULT = True
+
+# Symbol refresh: the Celery tasks (feed/tasks.py) and the admin (options/admin.py);
+# see docs/operations.md.
+# The admin checks a new base coin through this callable: `options` cannot import
+# `feed`. It takes (base_coin, exchange) and returns True/False.
+TRACKER_BASE_COIN_CHECK = env.str(
+    "TRACKER_BASE_COIN_CHECK", default="feed.refresh.base_coin_exists"
+)
+# A failed refresh is retried after ~backoff, 2x, 4x ... seconds (full jitter).
+TRACKER_REFRESH_MAX_RETRIES = env.int("TRACKER_REFRESH_MAX_RETRIES", default=3)
+TRACKER_REFRESH_RETRY_BACKOFF = env.int("TRACKER_REFRESH_RETRY_BACKOFF", default=20)
+# The refresh lock outlives a stuck refresh by this much at most (a 403 ban alone
+# can hold a refresh for 10 minutes); the task's hard time limit stays below it.
+TRACKER_REFRESH_LOCK_SECONDS = env.int("TRACKER_REFRESH_LOCK_SECONDS", default=1200)
+# The admin calls a contract's tick fresh when the feed wrote it this recently.
+TRACKER_TICK_FRESH_SECONDS = env.int("TRACKER_TICK_FRESH_SECONDS", default=60)
+# Symbol refresh end
 
 # Exchanges
 BYBIT_REST_URL = env.str("BYBIT_REST_URL", default="https://api.bybit.com")
