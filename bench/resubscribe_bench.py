@@ -11,10 +11,12 @@ usage: python bench/resubscribe_bench.py
 """
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from harness import Stack
 from options import store
+from options.symbols import format_symbol
 from tracker_project.devprocs import ManagedCommand
 
 
@@ -51,6 +53,15 @@ def max_staleness(stack: Stack, symbols: list[str], seconds: float) -> float:
         worst = max([worst] + [now_ms - int(ts) for ts in pipe.execute() if ts])
         time.sleep(0.05)
     return worst
+
+
+def symbols_of(base: str, expiry: str, strikes: str) -> list[str]:
+    day = date.fromisoformat(expiry)
+    return [
+        format_symbol(base, day, Decimal(strike), kind, "USDT")
+        for strike in strikes.split(",")
+        for kind in "CP"
+    ]
 
 
 def new_expiry(days: int) -> str:
@@ -90,7 +101,7 @@ def main() -> None:
             stack.sim.control("expire", base="ETH", expiry=day)
         notified = refresh_and_notify(stack)
         during = max_staleness(stack, untouched, 5)
-        listed = stack.client.zrange(store.chain_key("bybit", "BTC", expiry), 0, -1)
+        listed = symbols_of("BTC", expiry, strikes)
         first = wait_ticks(stack, listed)
         status1 = stack.feed_status()
         print(
