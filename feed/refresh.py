@@ -5,13 +5,17 @@ failed fetch says nothing about what is listed); the others proceed.
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from django.conf import settings
+from django.utils import timezone
+from redis.exceptions import LockError
 
+from options import store
 from options.instruments import Instrument
-from options.models import Underlying
+from options.models import OptionContract, Underlying
 from options.universe import SyncReport, sync_listing
 
 log = logging.getLogger(__name__)
@@ -113,3 +117,82 @@ def base_coin_exists(base_coin: str, exchange: str = "bybit") -> bool:
         return client.base_coin_exists(base_coin)
     finally:
         client.close()
+
+
+# Scheduled refreshes: the Celery task and `run_feed --refresh-minutes` share this. ----
+
+
+class RefreshFailed(Exception):
+    """A base coin's listing could not be read; its contracts were left as they
+    were. Raised so that the caller retries with backoff."""
+
+
+def locked_refresh(
+    client, exchange: str, bases=None, fresh_for_s: float | None = None
+) -> SyncReport | None:
+    """Refresh under the exchange's refresh lock, so two refreshes never overlap.
+
+    Returns None without refreshing when another process holds the lock, or when a
+    refresh succeeded less than `fresh_for_s` ago (so that with Celery beat running,
+    the feed's own schedule does nothing). `client`: a sync Redis client."""
+    lock = client.lock(
+        store.refresh_lock_key(exchange),
+        timeout=settings.TRACKER_REFRESH_LOCK_SECONDS,
+        blocking=False,
+    )
+    if not lock.acquire():
+        log.info("%s refresh skipped: another refresh holds the lock", exchange)
+        store.record_refresh_skipped(client, exchange)
+        return None
+    try:
+        if fresh_for_s is not None:
+            last_ok = int(store.read_refresh(client, exchange).get("last_ok_ts") or 0)
+            if time.time() * 1000 - last_ok < fresh_for_s * 1000:
+                return None
+        return refresh_and_notify(client, exchange, bases)
+    finally:
+        try:
+            lock.release()
+        except LockError:  # held past its timeout: someone may have taken it since
+            log.warning("%s refresh lock expired before the refresh ended", exchange)
+
+
+def refresh_and_notify(client, exchange: str, bases=None) -> SyncReport:
+    """Sync, roll off what expired, tell a running feed when the universe changed,
+    and record the outcome in Redis. Raises RefreshFailed when a coin failed."""
+    try:
+        report = refresh_universe(exchange, bases)
+    except Exception as exc:  # recorded for the operator, then raised
+        store.record_refresh(client, exchange, "", f"{type(exc).__name__}: {exc}")
+        raise
+    # The listing keeps a contract for a while after its expiry (Bybit's
+    # `Delivering`) and the sync reactivates it: roll it off again in the same step.
+    rolled = roll_off_expired(exchange)
+    if _net_change(report, rolled):
+        store.notify_universe_changed(client, exchange, "refresh")
+    if report.failed:
+        errors = "; ".join(f"{base}: {error}" for base, error in report.failed.items())
+        store.record_refresh(client, exchange, str(report), errors)
+        raise RefreshFailed(errors)
+    store.record_refresh(client, exchange, str(report))
+    return report
+
+
+def roll_off_expired(exchange: str) -> list[str]:
+    """Mark active contracts whose expiry has passed inactive; their symbols."""
+    expired = OptionContract.objects.filter(
+        exchange=exchange, is_active=True, expiry__lte=timezone.now()
+    )
+    symbols = list(expired.values_list("symbol", flat=True))
+    if symbols:
+        expired.update(is_active=False)
+        log.info("%s rolled off %d expired contract(s): %s", exchange, len(symbols),
+                 ", ".join(symbols[:10]))  # fmt: skip
+    return symbols
+
+
+def _net_change(report: SyncReport, rolled: list[str]) -> bool:
+    """Whether the universe differs after the sync and the roll-off: a contract the
+    sync reactivated and the roll-off deactivated again is no change."""
+    moved = set(report.added + report.updated + report.deactivated)
+    return bool(moved or set(report.reactivated) ^ set(rolled))

@@ -81,6 +81,7 @@ class FeedRunner:
         self._redis_retry_at = 0.0
         self._redis_failures = 0
         self._status_written = False
+        self._refresh: list = [None, None]  # (state, last_error) of ot:refresh
         self._rate = _RateMeter()
         # Live updates for the dashboard (options.live); None turns them off.
         self.publish_s = publish_ms / 1000 if publish_ms else None
@@ -367,6 +368,10 @@ class FeedRunner:
             "rejected_topics": sum(len(c.rejected) for c in self.connections),
             "silent_topics": sum(len(c.silent) for c in self.connections),
             "redis_rtt_ms": round(stats.redis_rtt_ms, 2),
+            "refresh_state": _text(self._refresh[0]),
+            "refresh_error": _text(self._refresh[1])
+            if self._refresh[0] == b"failed"
+            else "",
             "flush_ms": round(stats.flush_ms, 2),
         }
 
@@ -380,9 +385,12 @@ class FeedRunner:
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(store.feed_key(self.exchange))
         store.queue_status(pipe, self.exchange, self.status())
+        # Whoever refreshes the universe (Celery or --refresh-minutes) records the
+        # outcome there; the feed's status shows it a second later.
+        pipe.hmget(store.refresh_key(self.exchange), "state", "last_error")
         started = time.perf_counter()
         try:
-            existed, _ = await pipe.execute()
+            existed, _, self._refresh = await pipe.execute()
         except (RedisError, OSError) as exc:
             self.rewrite_all = True
             self._redis_down(exc)
@@ -421,3 +429,7 @@ class _RateMeter:
             self.last_change_ts = int(time.time() * 1000)
         self.per_second = (total - self._last_total) / max(now - self._last_time, 1e-6)
         self._last_total, self._last_time = total, now
+
+
+def _text(value: bytes | None) -> str:
+    return value.decode() if value else ""

@@ -1,27 +1,18 @@
 """Celery tasks that keep the symbol universe current (schedules: docs/operations.md).
 
-Only the Celery worker imports this module; the lean feed process never does. Both
-tasks tell a running feed what changed through options.store.notify_universe_changed.
+Only the Celery worker imports this module; the lean feed process never does. The
+work itself lives in feed.refresh, which `run_feed --refresh-minutes` shares.
 """
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
-from redis.exceptions import LockError
 
-from feed.refresh import refresh_universe
+from feed.refresh import RefreshFailed, locked_refresh, roll_off_expired
 from options import store
-from options.models import OptionContract
-from options.universe import SyncReport
 
 log = logging.getLogger(__name__)
-
-
-class RefreshFailed(Exception):
-    """A base coin's listing could not be read; its contracts were left as they
-    were. Raised so that Celery retries the refresh with backoff."""
 
 
 @shared_task(
@@ -39,28 +30,21 @@ def refresh_symbols(self, exchange: str = "bybit") -> str:
     """Sync every enabled underlying of `exchange` with its listing, then roll off
     expired contracts. Returns the report, or "skipped" when another refresh runs."""
     client = store.sync_client(settings.REDIS_URL)
-    lock = client.lock(
-        store.refresh_lock_key(exchange),
-        timeout=settings.TRACKER_REFRESH_LOCK_SECONDS,
-        blocking=False,
-    )
     try:
-        if not lock.acquire():
-            log.info("%s refresh skipped: another refresh holds the lock", exchange)
-            store.record_refresh_skipped(client, exchange)
-            return "skipped"
-        try:
-            return _refresh(client, exchange, self.request.retries)
-        finally:
-            _release(lock, exchange)
+        report = locked_refresh(client, exchange)
+    except RefreshFailed as exc:
+        log.warning("%s refresh attempt %d failed: %s", exchange,
+                    self.request.retries + 1, exc)  # fmt: skip
+        raise
     finally:
         client.close()
+    return "skipped" if report is None else str(report)
 
 
 @shared_task(name="feed.tasks.roll_off_expired")
-def roll_off_expired(exchange: str = "bybit") -> int:
+def roll_off_expired_task(exchange: str = "bybit") -> int:
     """Mark contracts whose expiry has passed inactive; returns how many."""
-    rolled = _roll_off(exchange)
+    rolled = roll_off_expired(exchange)
     if rolled:
         client = store.sync_client(settings.REDIS_URL)
         try:
@@ -68,49 +52,3 @@ def roll_off_expired(exchange: str = "bybit") -> int:
         finally:
             client.close()
     return len(rolled)
-
-
-def _refresh(client, exchange: str, retries: int) -> str:
-    try:
-        report = refresh_universe(exchange)
-    except Exception as exc:  # recorded for the operator, then Celery logs it
-        store.record_refresh(client, exchange, "", f"{type(exc).__name__}: {exc}")
-        raise
-    # The listing keeps a contract for a while after its expiry (Bybit's
-    # `Delivering`), and the sync reactivates it: roll it off again in the same step.
-    rolled = _roll_off(exchange)
-    if _net_change(report, rolled):
-        store.notify_universe_changed(client, exchange, "refresh")
-    if report.failed:
-        errors = "; ".join(f"{base}: {error}" for base, error in report.failed.items())
-        store.record_refresh(client, exchange, str(report), errors)
-        log.warning("%s refresh attempt %d failed: %s", exchange, retries + 1, errors)
-        raise RefreshFailed(errors)
-    store.record_refresh(client, exchange, str(report))
-    return str(report)
-
-
-def _roll_off(exchange: str) -> list[str]:
-    expired = OptionContract.objects.filter(
-        exchange=exchange, is_active=True, expiry__lte=timezone.now()
-    )
-    symbols = list(expired.values_list("symbol", flat=True))
-    if symbols:
-        expired.update(is_active=False)
-        log.info("%s rolled off %d expired contract(s): %s", exchange, len(symbols),
-                 ", ".join(symbols[:10]))  # fmt: skip
-    return symbols
-
-
-def _net_change(report: SyncReport, rolled: list[str]) -> bool:
-    """Whether the universe differs after the sync and the roll-off: a contract the
-    sync reactivated and the roll-off deactivated again is no change."""
-    moved = set(report.added + report.updated + report.deactivated)
-    return bool(moved or set(report.reactivated) ^ set(rolled))
-
-
-def _release(lock, exchange: str) -> None:
-    try:
-        lock.release()
-    except LockError:  # held past its timeout: someone may have taken it since
-        log.warning("%s refresh lock had expired before the refresh ended", exchange)

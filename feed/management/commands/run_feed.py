@@ -35,6 +35,11 @@ class Command(BaseCommand):
         parser.add_argument("--stale-after", type=float, default=15.0)
         parser.add_argument("--redis-url", default=settings.REDIS_URL)
         parser.add_argument(
+            "--refresh-minutes", type=float, default=0,
+            help="refresh the symbol universe this often (for deployments without "
+            "Celery; skipped while another refresh is recent)",
+        )  # fmt: skip
+        parser.add_argument(
             "--no-publish", action="store_true",
             help="do not publish live updates for the dashboard (minimal deployment)",
         )  # fmt: skip
@@ -61,7 +66,13 @@ class Command(BaseCommand):
             publish_ms=None if opts["no_publish"] else 250,
             universe_loader=partial(reload_universe, opts["exchange"], bases),
         )  # fmt: skip
-        asyncio.run(run_until_signalled(runner))
+        refresher = None
+        if opts["refresh_minutes"] > 0:
+            refresher = partial(
+                refresh_periodically, opts["exchange"], bases,
+                opts["refresh_minutes"] * 60, opts["redis_url"],
+            )  # fmt: skip
+        asyncio.run(run_until_signalled(runner, refresher))
         return "Done."
 
 
@@ -92,8 +103,48 @@ def reload_universe(exchange: str, bases: list[str]):
         connections.close_all()
 
 
-async def run_until_signalled(runner) -> None:
+async def refresh_periodically(exchange, bases, interval_s, redis_url) -> None:
+    """The universe refresh for deployments without Celery beat: at start when the
+    last refresh is older than the interval, then every interval; a failure is
+    retried with capped, jittered backoff. Shares Celery's lock and record."""
+    from feed.backoff import full_jitter
+
+    failures, delay = 0, 0.0
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            report = await asyncio.to_thread(
+                scheduled_refresh, exchange, bases, interval_s, redis_url
+            )
+        except Exception as exc:
+            failures += 1
+            delay = max(5.0, full_jitter(failures, base=10, cap=min(interval_s, 600)))
+            log.warning("universe refresh failed (%s); next try in %.0fs", exc, delay)
+            continue
+        failures, delay = 0, interval_s
+        if report is not None:
+            log.info("universe refreshed: %s", report)
+
+
+def scheduled_refresh(exchange, bases, interval_s, redis_url):
+    from feed.refresh import locked_refresh
+    from options import store
+
+    client = store.sync_client(redis_url)
+    try:
+        return locked_refresh(client, exchange, bases, fresh_for_s=interval_s * 0.9)
+    finally:
+        client.close()
+        connections.close_all()
+
+
+async def run_until_signalled(runner, refresher=None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runner.stop.set)
-    await runner.run()
+    task = asyncio.create_task(refresher()) if refresher else None
+    try:
+        await runner.run()
+    finally:
+        if task:
+            task.cancel()
