@@ -63,6 +63,15 @@ def processes(mode: str, env: dict[str, str]) -> dict[str, str]:
     # The universe is refreshed before the feed starts, so a restarted demo picks up
     # the simulator's (or the exchange's) current listing.
     procs["feed"] = f"{manage('refresh_symbols')} && exec {manage('run_feed')}"
+    procs["web"] = shlex.join([
+        str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1",
+        "-p", env["WEB_PORT"], "tracker_project.asgi:application",
+    ])  # fmt: skip
+    celery = [sys.executable, "-m", "celery", "-A", "tracker_project"]
+    procs["worker"] = shlex.join(
+        [*celery, "worker", "-l", "info", "--concurrency", "1"]
+    )
+    procs["beat"] = shlex.join([*celery, "beat", "-l", "info"])
     return procs
 
 
@@ -79,6 +88,11 @@ def main(mode: str) -> int:
         os.environ.update(env)
         if os.system(manage("migrate", "--noinput", "-v", "0")) != 0:
             return 1
+        if os.system(manage("collectstatic", "--noinput", "-v", "0")) != 0:
+            return 1
+        if mode == "demo":
+            os.system(manage("create_demo_superuser"))
+        env.setdefault("WEB_PORT", "8000" if free_port_ok(8000) else str(free_port()))
         print_welcome(mode, env)
         manager = Manager(Printer(sys.stdout))
         for name, cmd in processes(mode, env).items():
@@ -92,8 +106,12 @@ def main(mode: str) -> int:
 
 def print_welcome(mode: str, env: dict[str, str]) -> None:
     url = env["REDIS_URL"]
+    web = f"http://127.0.0.1:{env['WEB_PORT']}"
     print(
         f"\noptiontracker {mode}: Redis at {url}\n"
+        f"  dashboard:                   {web}/\n"
+        f"  API:                         {web}/api/  (docs: {web}/api/docs/)\n"
+        f"  admin:                       {web}/admin/\n"
         "  latest state of a contract:  redis-cli -u "
         f"{url} hgetall ot:tick:bybit:<SYMBOL>\n"
         f"  feed status:                 redis-cli -u {url} hgetall ot:feed:bybit\n"
