@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+VENDOR := dashboard/static/dashboard/vendor
 
-.PHONY: demo run test lint bench clean
+.PHONY: demo run test lint bench clean static chromium
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,21 +15,40 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The dashboard's charting library comes from npm (package-lock.json) and is served
+# from the project's own static files: the page works offline.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p $(VENDOR)
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(VENDOR)/
+	touch $(NPM_STAMP)
+
+static: $(STAMP) $(NPM_STAMP)
+	$(PY) manage.py collectstatic --noinput -v 0
+
+# The browser tests drive the system's Chromium.
+chromium:
+	command -v chromium >/dev/null || test -x /usr/bin/chromium || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium)
+
+demo: $(STAMP) $(NPM_STAMP)
 	$(PY) -m tracker_project.launch demo
 
-run: $(STAMP)
+run: $(STAMP) $(NPM_STAMP)
 	$(PY) -m tracker_project.launch live
 
-test: $(STAMP)
+test: static chromium
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(STAMP)
+bench: static
 	$(PY) bench/feed_throughput.py
+	$(PY) bench/resubscribe_bench.py
+	$(PY) bench/dashboard_bench.py
+	$(PY) bench/api_bench.py
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles node_modules $(VENDOR)

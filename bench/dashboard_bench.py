@@ -152,12 +152,13 @@ async def client(url: str, origin: str, until: float, warm: float, out: dict) ->
             if message["type"] == "diff" and stamps:
                 out["rows"].extend(now - s for s in stamps)
                 out["freshest"].append(now - max(stamps))
+                out["transport"].append(now - message["server_ts"])
             if time.monotonic() >= until:
                 return
 
 
 async def clients_run(url: str, origin: str, count: int, seconds: float) -> dict:
-    out = {"messages": 0, "types": {}, "rows": [], "freshest": []}
+    out = {"messages": 0, "types": {}, "rows": [], "freshest": [], "transport": []}
     warm = time.monotonic() + 5
     until = warm + seconds
     tasks = []
@@ -180,7 +181,14 @@ def fan_out(count: int, seconds: float, rate: int) -> dict:
         url = f"ws://127.0.0.1:{daphne.port}/ws/chain/bybit/BTC/{expiry}/"
         origin = f"http://127.0.0.1:{daphne.port}"
         rss_before = rss_mb(daphne.proc.pid)
-        cpu_before = cpu_seconds(daphne.proc.pid)
+        procs = {
+            "daphne": daphne.proc.pid,
+            "feed": feed.pid,
+            "simulator": stack.sim.pid,
+            "redis": stack.redis.process.pid,
+            "clients": os.getpid(),
+        }
+        cpu_before = {name: cpu_seconds(pid) for name, pid in procs.items()}
         started = time.monotonic()
         out = asyncio.run(clients_run(url, origin, count, seconds))
         elapsed = time.monotonic() - started
@@ -195,11 +203,14 @@ def fan_out(count: int, seconds: float, rate: int) -> dict:
             "row_latency_p99_ms": round(percentile(out["rows"], 99), 1),
             "freshest_row_p50_ms": round(percentile(out["freshest"], 50), 1),
             "freshest_row_p99_ms": round(percentile(out["freshest"], 99), 1),
+            "sent_to_received_p50_ms": round(percentile(out["transport"], 50), 1),
+            "sent_to_received_p99_ms": round(percentile(out["transport"], 99), 1),
             "daphne_rss_mb_idle": round(rss_before, 1),
             "daphne_rss_mb_loaded": round(rss_mb(daphne.proc.pid), 1),
-            "daphne_cpu_percent": round(
-                100 * (cpu_seconds(daphne.proc.pid) - cpu_before) / elapsed, 1
-            ),
+            "cpu_percent": {
+                name: round(100 * (cpu_seconds(pid) - cpu_before[name]) / elapsed)
+                for name, pid in procs.items()
+            },
             "errors": out["errors"],
         }
     finally:

@@ -1,0 +1,216 @@
+"""The chain socket: a snapshot on connect, then conflated diffs with flow control.
+
+Messages to the page (each with `seq` and `server_ts`, ms):
+  snapshot  {contracts: [[symbol, strike, "C"|"P"]], rows: {symbol: row}, expiries,
+             status, exchange, base, expiry}
+  diff      {rows: {symbol: row}, status?}: full latest rows (chain.CHAIN_FIELDS)
+The page answers {"type": "ack", "seq": n} once it has applied message n.
+
+Every buffer is bounded. At most MAX_IN_FLIGHT messages go unacknowledged and at most
+one leaves every MIN_INTERVAL_S; meanwhile rows merge per symbol into `pending`, which
+holds at most one row per contract of the chain. A page that acknowledges nothing for
+STALL_S has its pending rows dropped and gets a fresh snapshot once it acks again.
+"""
+
+import asyncio
+import json
+import logging
+import time
+
+import orjson
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from redis.exceptions import RedisError
+
+from dashboard import chain
+from dashboard.clients import async_client
+from options import live
+
+log = logging.getLogger(__name__)
+
+
+class ClientError(Exception):
+    """Ends the socket with a close code the page understands (see chain.js)."""
+
+    LOGIN_REQUIRED = 4403
+    UNKNOWN_CHAIN = 4404
+    STORE_DOWN = 4503
+
+    def __init__(self, code: int):
+        super().__init__(code)
+        self.code = code
+
+
+class ChainConsumer(AsyncJsonWebsocketConsumer):
+    MIN_INTERVAL_S = 0.25
+    MAX_IN_FLIGHT = 2
+    STALL_S = 2.0
+
+    # Connection -------------------------------------------------------------------
+
+    async def connect(self):
+        route = self.scope["url_route"]["kwargs"]
+        self.exchange, self.base = route["exchange"], route["base"]
+        self.expiry = route["expiry"]
+        self.group = None
+        self.pending: dict[str, dict] = {}
+        self.symbols: set[str] = set()
+        self.unknown: set[str] = set()  # symbols outside the index, resynced once
+        self.sent_seq = self.acked_seq = 0
+        self.last_sent = 0.0
+        self.blocked_since: float | None = None
+        self.resync = False
+        self.status_due = True
+        self.wake = asyncio.Event()
+        self.tasks: list[asyncio.Task] = []
+        # Accept first: a close before accepting reaches the browser as a bare
+        # handshake failure, without the code that tells the page not to retry.
+        await self.accept()
+        try:
+            self.check_allowed()
+            group = live.chain_group(self.exchange, self.base, self.expiry)
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.group = group
+            await self.send_snapshot()
+        except ClientError as exc:
+            await self.close(code=exc.code)
+            return
+        self.tasks = [
+            asyncio.create_task(self._sender()),
+            asyncio.create_task(self._status_ticker()),
+        ]
+
+    async def disconnect(self, code):
+        for task in self.tasks:
+            task.cancel()
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    def check_allowed(self) -> None:
+        user = self.scope.get("user")
+        if settings.DASHBOARD_LOGIN_REQUIRED and not (user and user.is_authenticated):
+            raise ClientError(ClientError.LOGIN_REQUIRED)
+        if not chain.valid_names(self.exchange, self.base, self.expiry):
+            raise ClientError(ClientError.UNKNOWN_CHAIN)
+
+    # Events from the feed and the page --------------------------------------------
+
+    async def chain_update(self, event):
+        """options.live's message: full latest rows of the contracts that changed."""
+        if self.resync:
+            return  # the coming snapshot carries everything
+        rows = chain.narrow_rows(self.group, event["rows"])
+        for symbol, row in rows.items():
+            if symbol in self.symbols:
+                self.pending[symbol] = row
+            elif symbol not in self.unknown:
+                self.unknown.add(symbol)  # newly listed: a snapshot brings its strike
+                self.start_resync()
+                return
+        self.wake.set()
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict) or content.get("type") != "ack":
+            return
+        seq = content.get("seq")
+        if isinstance(seq, int) and self.acked_seq < seq <= self.sent_seq:
+            self.acked_seq = seq
+            self.wake.set()
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return None  # a page's garbage is ignored, not fatal
+
+    @classmethod
+    async def encode_json(cls, content):
+        return orjson.dumps(content).decode()
+
+    # Sending ----------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return self.sent_seq - self.acked_seq
+
+    async def _sender(self) -> None:
+        """Sends whatever is due whenever the window and the rate limit allow."""
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                wait = self.last_sent + self.MIN_INTERVAL_S - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if self.in_flight >= self.MAX_IN_FLIGHT:
+                    self._note_blocked()
+                    continue
+                self.blocked_since = None
+                if self.resync:
+                    await self.send_snapshot()
+                elif self.pending or self.status_due:
+                    await self.send_diff()
+        except ClientError as exc:
+            await self.close(code=exc.code)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("chain %s: sender failed", self.group)
+            await self.close(code=1011)
+
+    async def _status_ticker(self) -> None:
+        while True:
+            await asyncio.sleep(chain.STATUS_EVERY_S)
+            self.status_due = True
+            self.wake.set()
+
+    def _note_blocked(self) -> None:
+        now = time.monotonic()
+        if self.blocked_since is None:
+            self.blocked_since = now
+        elif now - self.blocked_since > self.STALL_S and not self.resync:
+            log.info(
+                "chain %s: %s stopped acking; resync", self.group, self.channel_name
+            )
+            self.start_resync()
+
+    def start_resync(self) -> None:
+        self.resync = True
+        self.pending.clear()
+        self.wake.set()
+
+    async def send_snapshot(self) -> None:
+        self.resync = False
+        self.pending.clear()  # the snapshot is at least as new as all of these
+        try:
+            snapshot = await chain.read_snapshot(
+                async_client(), self.exchange, self.base, self.expiry
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("chain %s: snapshot failed: %s", self.group, exc)
+            raise ClientError(ClientError.STORE_DOWN)
+        if snapshot is None:
+            raise ClientError(ClientError.UNKNOWN_CHAIN)
+        self.symbols = {symbol for symbol, _, _ in snapshot["contracts"]}
+        snapshot["status"] = await self._status()
+        await self._send(snapshot)
+
+    async def send_diff(self) -> None:
+        rows, self.pending = self.pending, {}
+        message = {"type": "diff", "rows": rows}
+        if self.status_due:
+            message["status"] = await self._status()
+        await self._send(message)
+
+    async def _status(self) -> dict:
+        self.status_due = False
+        status = await chain.feed_status(async_client(), self.exchange)
+        return chain.health(status, chain.now_ms())
+
+    async def _send(self, message: dict) -> None:
+        self.sent_seq += 1
+        self.last_sent = time.monotonic()
+        message["seq"] = self.sent_seq
+        message["server_ts"] = chain.now_ms()
+        await self.send_json(message)

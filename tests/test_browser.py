@@ -1,0 +1,186 @@
+"""The dashboard end to end: simulator → run_feed → Redis → daphne → headless Chromium.
+
+Playwright drives the system Chromium (the set-up installs it with apt-get); the page
+sets readiness flags (window.chainReady, window.chartsDrawn, window.lastUpdateTs) that
+the test waits on instead of sleeping.
+"""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from options import store
+from tracker_project.devprocs import BASE_DIR, ManagedCommand, wait_for_port
+from tracker_project.localredis import free_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+ARTIFACTS = BASE_DIR / "test-artifacts"
+DAPHNE = Path(sys.executable).parent / "daphne"
+
+
+class Daphne:
+    """daphne serving tracker_project.asgi on a fixed port, killable and restartable."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = free_port()
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Daphne":
+        args = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(self.port)]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [*args, "tracker_project.asgi:application"],
+                env=ManagedCommand(env=self.env).env,
+                cwd=BASE_DIR,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for_port(self.port, 20, self.proc)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def daphne(feed_for, tmp_path):
+    feed = feed_for(contracts=1000, rate=4000).start()
+    env = {
+        "REDIS_URL": feed.env["REDIS_URL"],
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = tmp_path / "web.log"
+    # The web database and the static files are made while the feed starts.
+    setup = [
+        ManagedCommand(command, "--noinput", "-v", "0", env=env, log_path=log).start()
+        for command in ("migrate", "collectstatic")
+    ]
+    feed.wait_streaming()
+    for command in setup:
+        assert command.proc.wait(120) == 0, log.read_text()
+    server = Daphne(env, log).start()
+    server.feed = feed
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def cell(symbol: str, field: str) -> str:
+    return f'[data-symbol="{symbol}"][data-field="{field}"]'
+
+
+def set_mark_and_wait(page, sim, symbol: str, mark: str) -> float:
+    """Seconds from the simulator's push to the new mark in the symbol's cell."""
+    started = time.monotonic()
+    sim.control("set", symbol=symbol, markPrice=mark)
+    page.wait_for_function(
+        "([sel, mark]) => document.querySelector(sel)?.textContent === mark",
+        arg=[cell(symbol, "mark"), mark],
+        timeout=3000,
+    )
+    return time.monotonic() - started
+
+
+def painted_pixels(page, selector: str) -> int:
+    return page.evaluate(
+        """(sel) => {
+            let n = 0;
+            for (const canvas of document.querySelectorAll(sel + " canvas")) {
+                const ctx = canvas.getContext("2d");
+                const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 3; i < data.length; i += 4) if (data[i]) n++;
+            }
+            return n;
+        }""",
+        selector,
+    )
+
+
+def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
+    feed, redis = daphne.feed, daphne.feed.redis
+    expiry = store.read_expiries(redis, "bybit", "BTC")[3][0]
+    index = store.read_chain_index(redis, "bybit", "BTC", expiry)
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    # The overview links every underlying to its expiries.
+    page.goto(daphne.url + "/")
+    for base in ("BTC", "ETH", "SOL"):
+        assert page.locator(f'tr[data-base="{base}"] .expiries a').count() > 0
+    page.click(f'tr[data-base="BTC"] a[href="/chain/bybit/BTC/{expiry}/"]')
+    page.wait_for_function("window.chainReady === true", timeout=10000)
+
+    # Every contract has its cells; the ATM strike is the one nearest the underlying.
+    assert page.locator("[data-field=mark][data-symbol]").count() == len(index)
+    underlying = float(store.read_tick(redis, "bybit", index[0][0])["underlying"])
+    nearest = min((strike for _, strike in index), key=lambda k: abs(k - underlying))
+    atm = page.locator("tr.atm")
+    assert atm.count() == 1
+    assert float(atm.get_attribute("data-strike")) == nearest
+    assert atm.is_visible()
+    atm_call = next(s for s, k in index if k == nearest and "-C" in s)
+
+    # A price set at the exchange is in its cell within a second.
+    assert set_mark_and_wait(page, feed.sim, atm_call, "7777.5") < 1.0
+
+    # Both charts have painted something.
+    page.wait_for_function("window.chartsDrawn === true", timeout=5000)
+    assert painted_pixels(page, "#smile") > 500
+    assert painted_pixels(page, "#oi") > 500
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chain.png"), full_page=True)
+
+    # daphne dies: the badge says so; it comes back: the page reconnects by itself.
+    daphne.kill()
+    page.wait_for_selector("#conn[data-state=bad]", timeout=5000)
+    daphne.start()
+    page.wait_for_function("window.chainStats.snapshots >= 2", timeout=15000)
+    page.wait_for_selector("#conn[data-state=good]", timeout=1000)
+    assert set_mark_and_wait(page, feed.sim, atm_call, "7788.5") < 1.0
+    assert errors == []
+
+    # On a phone: bid, mark and ask per side, and nothing wider than the screen.
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.goto(page.url)
+    phone.wait_for_function("window.chainReady === true", timeout=10000)
+    row = phone.locator("tr.atm")
+    assert row.locator("[data-field=mark]").first.is_visible()
+    assert not row.locator("[data-field=bid_size]").first.is_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    wrap = phone.locator(".chain-wrap")
+    assert phone.evaluate(
+        "(el) => el.scrollWidth <= el.clientWidth", wrap.element_handle()
+    )
+    phone.screenshot(path=str(ARTIFACTS / "chain-phone.png"))

@@ -1,0 +1,225 @@
+"""The chain socket (dashboard.consumers.ChainConsumer) with the real pub/sub channel
+layer on the private Redis, fed by a real `run_feed` process and the simulator."""
+
+import asyncio
+import time
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.urls import re_path
+
+from dashboard.chain import CHAIN_FIELDS
+from dashboard.consumers import ChainConsumer
+from dashboard.routing import websocket_urlpatterns
+from options import store
+from tests.helpers import wait_for
+from tracker_project.asgi import application
+
+ORIGIN = [(b"origin", b"http://127.0.0.1")]
+
+
+@pytest.fixture
+def live_settings(settings, redis_url):
+    """The store readers and the channel layer on this test's private Redis."""
+    settings.REDIS_URL = redis_url
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [redis_url],
+                "prefix": "asgi",
+                "serializer_format": "json",
+            },
+        }
+    }
+    return settings
+
+
+def streaming_feed(feed_for, **kwargs):
+    feed = feed_for(**kwargs).start()
+    feed.wait_streaming()
+    return feed
+
+
+def chains(feed, base: str = "BTC") -> list[tuple[str, list[str]]]:
+    """(expiry, symbols by strike) of every expiry of one base."""
+    return [
+        (day, [s for s, _ in store.read_chain_index(feed.redis, "bybit", base, day)])
+        for day, _ in store.read_expiries(feed.redis, "bybit", base)
+    ]
+
+
+async def connect(path: str, app=application) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(app, path, headers=ORIGIN)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+async def receive(communicator, wait: float = 3) -> dict:
+    """The next message, acknowledged as the page does once it applied it."""
+    message = await communicator.receive_json_from(timeout=wait)
+    await communicator.send_json_to({"type": "ack", "seq": message["seq"]})
+    return message
+
+
+async def close_code(communicator) -> int:
+    while True:
+        output = await communicator.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            return output["code"]
+
+
+async def test_the_snapshot_on_connect_equals_redis(feed_for, live_settings):
+    feed = streaming_feed(feed_for)
+    expiry, symbols = chains(feed)[0]
+    # Quiet exchange, exact Redis: then the snapshot must be Redis, field for field.
+    feed.sim.control("silence", seconds=30)
+    wait_for(lambda: not feed.sim.mismatches(feed.redis), 15, "exact state")
+    expected = store.read_ticks(feed.redis, "bybit", symbols, CHAIN_FIELDS)
+
+    communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/")
+    snapshot = await receive(communicator)
+
+    assert snapshot["type"] == "snapshot"
+    assert [c[0] for c in snapshot["contracts"]] == symbols
+    assert {c[2] for c in snapshot["contracts"]} == {"C", "P"}
+    assert snapshot["rows"] == dict(zip(symbols, expected, strict=True))
+    assert snapshot["status"]["state"] == "streaming"
+    assert not snapshot["status"]["stale"]
+    assert expiry in [tab["expiry"] for tab in snapshot["expiries"]]
+    await communicator.disconnect()
+
+
+async def test_a_price_set_at_the_exchange_arrives_as_a_diff(feed_for, live_settings):
+    feed = streaming_feed(feed_for)
+    expiry, symbols = chains(feed)[0]
+    communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/")
+    assert (await receive(communicator))["type"] == "snapshot"
+
+    symbol = symbols[len(symbols) // 2]
+    set_at = time.monotonic()
+    await asyncio.to_thread(feed.sim.control, "set", symbol=symbol, markPrice="4321.5")
+    # The feed flushes (100 ms) and publishes (250 ms); the socket sends within 250 ms.
+    while True:
+        message = await receive(communicator, wait=2)
+        assert message["type"] == "diff"
+        row = message["rows"].get(symbol)
+        if row and row["mark"] == "4321.5":
+            break
+    assert time.monotonic() - set_at < 1.0
+    assert set(row) <= set(CHAIN_FIELDS)
+    assert store.read_tick(feed.redis, "bybit", symbol)["mark"] == "4321.5"
+    await communicator.disconnect()
+
+
+async def test_each_socket_gets_only_its_own_expiry(feed_for, live_settings):
+    feed = streaming_feed(feed_for)
+    (expiry_a, symbols_a), (expiry_b, symbols_b) = chains(feed)[:2]
+    socket_a = await connect(f"/ws/chain/bybit/BTC/{expiry_a}/")
+    socket_b = await connect(f"/ws/chain/bybit/BTC/{expiry_b}/")
+    assert set((await receive(socket_a))["rows"]) <= set(symbols_a)
+    assert set((await receive(socket_b))["rows"]) <= set(symbols_b)
+
+    seen_a: set[str] = set()
+    seen_b: set[str] = set()
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        seen_a |= set((await receive(socket_a))["rows"])
+        seen_b |= set((await receive(socket_b))["rows"])
+    # Both chains moved, and neither socket heard of the other's contracts.
+    assert seen_a and seen_b
+    assert seen_a <= set(symbols_a)
+    assert seen_b <= set(symbols_b)
+    await socket_a.disconnect()
+    await socket_b.disconnect()
+
+
+class ProbeConsumer(ChainConsumer):
+    """Keeps its instances so that the test can look at their buffers."""
+
+    instances: list["ProbeConsumer"] = []
+
+    async def connect(self):
+        self.instances.append(self)
+        await super().connect()
+
+
+async def test_a_page_that_stops_reading_costs_bounded_memory(feed_for, live_settings):
+    # Every contract changes at every flush: the worst case for a reader that lags.
+    feed = streaming_feed(feed_for, contracts=200, rate=20000)
+    expiry, symbols = chains(feed)[0]
+    app = URLRouter(
+        [re_path(r"^ws/chain/(?P<exchange>\w+)/(?P<base>\w+)/(?P<expiry>[\d-]+)/$",
+                 ProbeConsumer.as_asgi())]
+    )  # fmt: skip
+    communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/", app)
+    consumer = ProbeConsumer.instances[-1]
+    layer_queue = get_channel_layer()._get_layer().channels[consumer.channel_name]
+
+    # The page reads nothing for 3.5 s (longer than STALL_S).
+    sent, pending, queued = [], [], []
+    for _ in range(35):
+        await asyncio.sleep(0.1)
+        sent.append(communicator.output_queue.qsize())
+        pending.append(len(consumer.pending))
+        queued.append(layer_queue.qsize())
+
+    assert max(sent) == ChainConsumer.MAX_IN_FLIGHT  # the snapshot and one diff
+    assert max(pending) <= len(symbols)  # one merged row per contract at most
+    assert max(queued) <= 5  # the layer's queue is drained as fast as it fills
+    # Past STALL_S the merged rows were dropped for a fresh snapshot.
+    assert consumer.resync
+    assert consumer.pending == {}
+
+    first = await communicator.receive_json_from()
+    second = await communicator.receive_json_from()
+    assert (first["type"], second["type"]) == ("snapshot", "diff")
+    await communicator.send_json_to({"type": "ack", "seq": second["seq"]})
+    fresh = await receive(communicator)
+    assert fresh["type"] == "snapshot"
+    assert fresh["seq"] == second["seq"] + 1
+    assert (await receive(communicator))["type"] == "diff"  # and it streams again
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ws/chain/bybit/BTC/2020-01-03/",  # no such expiry
+        "/ws/chain/bybit/BTC/2026-13-45/",  # no such date
+        "/ws/chain/nowhere/BTC/2026-03-27/",  # no such exchange
+        "/ws/chain/by%20bit/BTC/2026-03-27/",  # not a name at all
+    ],
+)
+async def test_a_socket_for_an_unknown_chain_is_closed_with_4404(live_settings, path):
+    communicator = await connect(path)
+    assert await close_code(communicator) == 4404
+
+
+async def test_login_only_mode_refuses_anonymous_sockets_and_pages(
+    live_settings, client
+):
+    live_settings.DASHBOARD_LOGIN_REQUIRED = True
+    communicator = await connect("/ws/chain/bybit/BTC/2026-03-27/")
+    assert await close_code(communicator) == 4403
+
+    response = await asyncio.to_thread(client.get, "/chain/bybit/BTC/2026-03-27/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=/chain/")
+
+
+async def test_login_only_mode_lets_a_logged_in_user_in(feed_for, live_settings):
+    live_settings.DASHBOARD_LOGIN_REQUIRED = True
+    feed = streaming_feed(feed_for)
+    expiry, _ = chains(feed)[0]
+    communicator = WebsocketCommunicator(
+        URLRouter(websocket_urlpatterns), f"/ws/chain/bybit/BTC/{expiry}/"
+    )
+    communicator.scope["user"] = type("User", (), {"is_authenticated": True})()
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    assert (await receive(communicator))["type"] == "snapshot"
+    await communicator.disconnect()
