@@ -56,7 +56,7 @@ class FeedRunner:
         store_fields: Sequence[str],
         flush_ms: int = 100,
         stale_after: float = 15.0,
-        publish_ms: int | None = 250,
+        publish_ms: int | None = 100,
         universe_loader: Callable[[], Sequence[Instrument]] | None = None,
     ):
         self.adapter = adapter
@@ -83,9 +83,11 @@ class FeedRunner:
         self._status_written = False
         self._refresh: list = [None, None]  # (state, last_error) of ot:refresh
         self._rate = _RateMeter()
-        # Live updates for the dashboard (options.live); None turns them off.
+        # Live updates for the dashboard (options.live), right after a flush and at
+        # most every publish_ms; None turns them off.
         self.publish_s = publish_ms / 1000 if publish_ms else None
         self._unpublished: set[str] = set()
+        self._publish_due = 0.0
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -100,8 +102,6 @@ class FeedRunner:
         self.state = "streaming"
         tasks = [asyncio.create_task(self._flush_loop(), name="flush")]
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
-        if self.publish_s:
-            tasks.append(asyncio.create_task(self._publish_loop(), name="publish"))
         tasks.append(asyncio.create_task(self._expiry_loop(), name="expiry"))
         if self.universe_loader is not None:
             tasks.append(asyncio.create_task(self._universe_loop(), name="universe"))
@@ -256,6 +256,10 @@ class FeedRunner:
                 await self._rewrite_all()
             else:
                 await self._write_pending()
+            if self.publish_s and time.monotonic() >= self._publish_due:
+                # Half a flush of slack: publish_ms == flush_ms means every flush.
+                self._publish_due = time.monotonic() + self.publish_s - self.flush_s / 2
+                await self.publish()
         except (RedisError, OSError) as exc:
             self.rewrite_all = True
             self._redis_down(exc)
@@ -309,11 +313,6 @@ class FeedRunner:
         self._redis_failures = 0
 
     # Live updates -----------------------------------------------------------------
-
-    async def _publish_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.publish_s)
-            await self.publish()
 
     async def publish(self) -> None:
         """One message per chain group naming its changed contracts, with full rows.

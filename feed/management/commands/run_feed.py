@@ -63,7 +63,7 @@ class Command(BaseCommand):
         runner = FeedRunner(
             adapter, instruments, opts["redis_url"], fields,
             flush_ms=opts["flush_ms"], stale_after=opts["stale_after"],
-            publish_ms=None if opts["no_publish"] else 250,
+            publish_ms=None if opts["no_publish"] else opts["flush_ms"],
             universe_loader=partial(reload_universe, opts["exchange"], bases),
         )  # fmt: skip
         refresher = None
