@@ -5,6 +5,7 @@ import signal
 import time
 
 from feed.exchanges.bybit.listing import BybitListing
+from feed.simulator.frames import MALFORMED_KINDS
 from tests.helpers import wait_for
 
 
@@ -68,14 +69,7 @@ def test_malformed_frames_are_counted_and_skipped_without_losing_the_connection(
 ):
     feed = feed_for().start()
     feed.wait_streaming()
-    kinds = [
-        "bad_json",
-        "wrong_types",
-        "unknown_topic",
-        "binary",
-        "huge",
-        "missing_data",
-    ]
+    kinds = MALFORMED_KINDS  # every kind the simulator can send
     for kind in kinds:
         feed.sim.control("malformed", kind=kind, count=3)
     wait_for(lambda: feed.counter("malformed") >= 3 * len(kinds), 15, "malformed count")

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from feed.simulator import Market, SimulatorServer
 from feed.simulator.contract import WS_FIELDS
+from feed.simulator.frames import MALFORMED_KINDS
 from options.symbols import parse_symbol
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -428,14 +429,7 @@ async def test_malformed_frames(sim: SimulatorServer) -> None:
         await control(sim, "silence", seconds=30)
         await drain(ws, 0.2)
         raw: dict[str, str | bytes] = {}
-        for kind in (
-            "bad_json",
-            "wrong_types",
-            "unknown_topic",
-            "binary",
-            "huge",
-            "missing_data",
-        ):
+        for kind in MALFORMED_KINDS:
             assert (await control(sim, "malformed", kind=kind, count=1))["sent"] == 1
             raw[kind] = await asyncio.wait_for(ws.recv(), 2)
     with pytest.raises(orjson.JSONDecodeError):
