@@ -23,7 +23,9 @@ urlpatterns = [
     path("", views.ApiRoot.as_view(), name="api-root"),
     *router.urls,
     path("feed/", FeedView.as_view(), name="feed"),
-    path("expiries/<str:exchange>/<str:base>/", ExpiriesView.as_view(), name="expiries"),
+    path(
+        "expiries/<str:exchange>/<str:base>/", ExpiriesView.as_view(), name="expiries"
+    ),
     path("strikes/<str:exchange>/<str:base>/", StrikesView.as_view(), name="strikes"),
     path(
         "chain/<str:exchange>/<str:base>/<str:expiry>/",

@@ -1,0 +1,142 @@
+"""The database-backed endpoints (underlyings, contracts, with the contracts' filters)
+and the API root."""
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from api import status
+from api.client import sync_client
+from api.errors import errors
+from api.serializers import ContractSerializer, UnderlyingSerializer
+from options.models import OptionContract, OptionType, Underlying
+
+INDEX_SYMBOLS = 3  # live contracts tried per underlying for its index price
+
+
+class ApiRoot(APIView):
+    """Live crypto option chains, tickers and feed status. See /api/docs/."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, format=None):
+        def url(name):
+            return reverse(name, request=request, format=format)
+
+        return Response(
+            {
+                "underlyings": url("underlying-list"),
+                "contracts": url("contract-list"),
+                "feed": url("feed"),
+                "expiries": url("api-root") + "expiries/{exchange}/{base}/",
+                "strikes": url("api-root") + "strikes/{exchange}/{base}/?expiry=",
+                "chain": url("api-root") + "chain/{exchange}/{base}/{expiry}/",
+                "ticks": url("api-root") + "ticks/{exchange}/{symbol}/",
+                "schema": url("schema"),
+                "docs": url("docs"),
+            }
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: UnderlyingSerializer(many=True), **errors(503)}),
+    retrieve=extend_schema(responses={200: UnderlyingSerializer, **errors(404, 503)}),
+    partial_update=extend_schema(
+        responses={200: UnderlyingSerializer, **errors(400, 404, 503)}
+    ),
+)
+class UnderlyingViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Tracked underlyings with index price, live contracts and expiries; staff may
+    enable or disable one (PATCH `enabled`)."""
+
+    serializer_class = UnderlyingSerializer
+    parser_classes = [JSONParser]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        live = Q(contracts__is_active=True, contracts__expiry__gt=timezone.now())
+        return Underlying.objects.annotate(live_contracts=Count("contracts", live))
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["expiries"], context["index_prices"] = self.live_data()
+        return context
+
+    def live_data(self):
+        """Expiry dates from the database and index prices from Redis, per id."""
+        rows = (
+            OptionContract.objects.active()
+            .filter(expiry__gt=timezone.now())
+            .order_by("underlying_id", "expiry", "strike")
+            .values_list("underlying_id", "exchange", "expiry", "symbol")
+        )
+        expiries: dict[int, list[str]] = {}
+        symbols: dict[int, tuple[str, list[str]]] = {}
+        for pk, exchange, expiry, symbol in rows.iterator(chunk_size=2000):
+            days = expiries.setdefault(pk, [])
+            day = expiry.date().isoformat()
+            if not days or days[-1] != day:
+                days.append(day)
+            picked = symbols.setdefault(pk, (exchange, []))[1]
+            if len(picked) < INDEX_SYMBOLS:
+                picked.append(symbol)
+        return expiries, status.index_prices(sync_client(), symbols)
+
+
+TRUE_FALSE = [("true", "true"), ("false", "false")]
+
+
+class ContractFilter(filters.FilterSet):
+    exchange = filters.CharFilter(field_name="exchange", help_text="e.g. bybit")
+    base = filters.CharFilter(
+        field_name="underlying__base_coin", lookup_expr="iexact", help_text="e.g. BTC"
+    )
+    expiry = filters.DateFilter(
+        field_name="expiry", lookup_expr="date", help_text="YYYY-MM-DD (UTC)"
+    )
+    type = filters.ChoiceFilter(field_name="option_type", choices=OptionType.choices)
+    strike_min = filters.NumberFilter(field_name="strike", lookup_expr="gte")
+    strike_max = filters.NumberFilter(field_name="strike", lookup_expr="lte")
+    # Strict true/false (a BooleanFilter would silently ignore `active=maybe`).
+    active = filters.ChoiceFilter(choices=TRUE_FALSE, method="filter_active")
+
+    class Meta:
+        model = OptionContract
+        fields = ["exchange", "base", "expiry", "type", "strike_min", "strike_max",
+                  "active"]  # fmt: skip
+
+    def filter_active(self, queryset, name, value):
+        return queryset.filter(is_active=value == "true")
+
+
+class ContractCursor(CursorPagination):
+    ordering = ("expiry", "strike", "option_type", "id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: ContractSerializer(many=True), **errors(400, 404)}
+    ),
+    retrieve=extend_schema(responses={200: ContractSerializer, **errors(404)}),
+)
+class ContractViewSet(viewsets.ReadOnlyModelViewSet):
+    """The symbol universe from the database, filterable, cursor-paginated."""
+
+    queryset = OptionContract.objects.select_related("underlying")
+    serializer_class = ContractSerializer
+    filterset_class = ContractFilter
+    pagination_class = ContractCursor

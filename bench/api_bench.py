@@ -1,0 +1,217 @@
+"""API figures: the chain and ticks endpoints under daphne, beside a reference.
+
+    .venv/bin/python bench/api_bench.py [--seconds 8] [--rate 2000]
+
+Starts a private Redis, the simulator (2,100 contracts) and run_feed (bench/harness.py),
+serves the project with daphne on loopback, and loads it with wrk (`apt-get install
+wrk`): one connection for p50, then 50 connections for requests/s and p99. The
+reference is the same daphne serving the same response bytes from one async Django view
+with no app and no middleware (bench/api_reference.py), measured in the same run; the
+ratios are the figures that hold from day to day. Also prints the server time of one
+chain read through options.store. Prints figures; not a test.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import redis.asyncio
+
+from harness import ROOT, Stack, percentile  # noqa: I001  (bench/ is on sys.path)
+from tracker_project.devprocs import wait_for_port
+from tracker_project.localredis import free_port
+
+STRIKES = 100  # the issue's chain: 100 strikes, 200 contracts
+DAPHNE = str(Path(sys.executable).parent / "daphne")
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8, help="per wrk run")
+    parser.add_argument("--rate", type=int, default=2000, help="simulator frames/s")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install -y wrk")
+
+    stack = Stack(contracts=2100, rate=args.rate)
+    feed = stack.feed("--fields", "full")
+    servers: list[subprocess.Popen] = []
+    try:
+        stack.wait_streaming()
+        expiry, low, high = hundred_strikes(stack)
+        symbol = stack.client.zrangebyscore(f"ot:chain:bybit:BTC:{expiry}", low, high)[
+            STRIKES
+        ]  # a call near the middle
+        app_port = serve(servers, "tracker_project.asgi:application", stack.env)
+        base = f"http://127.0.0.1:{app_port}"
+        paths = {
+            "chain": f"/api/chain/bybit/BTC/{expiry}/"
+            f"?strike_min={low}&strike_max={high}",
+            "ticks": f"/api/ticks/bybit/{symbol}/",
+        }
+        rows = len(httpx.get(base + paths["chain"]).json()["rows"])
+        print(f"chain: BTC {expiry}, {rows} strikes, {2 * rows} contracts")
+        store_ms = store_read_ms(stack.redis.url, expiry, low, high)
+        results = {"store_chain_read_ms": store_ms}
+        for name, path in paths.items():
+            results[name] = compare(servers, base + path, stack, args.seconds)
+        report(results)
+    finally:
+        for proc in servers:
+            stop(proc)
+        feed.stop()
+        stack.close()
+
+
+def hundred_strikes(stack: Stack) -> tuple[str, float, float]:
+    """The BTC expiry with the most strikes, and bounds around its middle 100."""
+    days = stack.client.zrange("ot:expiries:bybit:BTC", 0, -1)
+    best = max(days, key=lambda d: stack.client.zcard(f"ot:chain:bybit:BTC:{d}"))
+    strikes = sorted(
+        {s for _, s in stack.client.zrange(f"ot:chain:bybit:BTC:{best}", 0, -1,
+                                             withscores=True)}
+    )  # fmt: skip
+    if len(strikes) < STRIKES:
+        raise RuntimeError(f"the widest expiry {best} has only {len(strikes)} strikes")
+    start = (len(strikes) - STRIKES) // 2
+    return best, strikes[start], strikes[start + STRIKES - 1]
+
+
+def serve(servers: list, app: str, env: dict, extra_env=None) -> int:
+    port = free_port()
+    proc = subprocess.Popen(
+        [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "-v", "0", app],
+        cwd=ROOT,
+        env={**os.environ, **env, **(extra_env or {})},
+    )
+    servers.append(proc)
+    wait_for_port(port, 30, proc)
+    return port
+
+
+def compare(servers: list, url: str, stack: Stack, seconds: float) -> dict:
+    """The endpoint and its reference (same bytes, bare Django view), interleaved."""
+    body = httpx.get(url).content
+    path = Path(tempfile.mkdtemp(prefix="ot-api-ref-")) / "body"
+    path.write_bytes(body)
+    ref_env = {"DJANGO_SETTINGS_MODULE": "bench.api_reference",
+               "API_REFERENCE_BODY": str(path)}  # fmt: skip
+    ref_port = serve(servers, "bench.api_reference:application", {}, ref_env)
+    ref_url = f"http://127.0.0.1:{ref_port}/" + url.split("/", 3)[3]
+    assert httpx.get(ref_url).content == body
+    out = {"bytes": len(body)}
+    for label, conns in (("single", 1), ("c50", 50)):
+        for who, target in (("api", url), ("ref", ref_url)):
+            wrk(target, 1, min(seconds, 2))  # warm-up
+            out[f"{who}_{label}"] = wrk(target, conns, seconds)
+    stop(servers.pop())
+    return out
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:  # daphne can linger on open keep-alives
+        proc.kill()
+        proc.wait()
+
+
+def wrk(url: str, connections: int, seconds: float) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(int(seconds), 1)}s",
+         "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    latency = {
+        q: float(v) * UNITS[unit]
+        for q, v, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    }
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": latency.get("50", float("nan")),
+        "p99_ms": latency.get("99", float("nan")),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def store_read_ms(url: str, expiry: str, low: float, high: float) -> dict:
+    """Server time of one 100-strike chain read through options.store (the two round
+    trips), and of the whole async handler (read, shape, orjson)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker_project.settings")
+    import django
+
+    django.setup()
+    import orjson
+
+    from api.chain import a_chain
+    from api.params import ChainParams
+    from options import store
+
+    params = ChainParams(strike_min=low, strike_max=high)
+
+    async def run() -> dict:
+        client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+
+        async def read():
+            index = await store.a_read_chain_index(client, "bybit", "BTC", expiry)
+            picked = [s for s, k in index if low <= k <= high]
+            return await store.a_read_ticks(client, "bybit", picked)
+
+        async def handler():
+            return orjson.dumps(await a_chain(client, "bybit", "BTC", expiry, params))
+
+        times = {}
+        for name, step in (("store_read", read), ("handler", handler)):
+            samples = []
+            for _ in range(300):
+                started = time.perf_counter()
+                await step()
+                samples.append((time.perf_counter() - started) * 1000)
+            samples = samples[50:]
+            times[name] = {"p50": statistics.median(samples),
+                           "p99": percentile(samples, 99)}  # fmt: skip
+        await client.aclose()
+        return times
+
+    return asyncio.run(run())
+
+
+def report(results: dict) -> None:
+    store_ms = results["store_chain_read_ms"]
+    print(
+        f"one chain read through options.store: p50 {store_ms['store_read']['p50']:.2f}"
+        f" ms (p99 {store_ms['store_read']['p99']:.2f}); whole async handler incl."
+        f" shaping + orjson: p50 {store_ms['handler']['p50']:.2f} ms"
+    )
+    for name in ("chain", "ticks"):
+        r = results[name]
+        a1, r1, a50, r50 = r["api_single"], r["ref_single"], r["api_c50"], r["ref_c50"]
+        print(f"\n/{name}/ ({r['bytes']} bytes)")
+        print(f"  single client p50: api {a1['p50_ms']:.2f} ms, ref"
+              f" {r1['p50_ms']:.2f} ms"
+              f" -> {a1['p50_ms'] / r1['p50_ms']:.2f}x (target <= 4x)")  # fmt: skip
+        print(f"  50 connections:    api {a50['rps']:.0f} req/s"
+              f" (p99 {a50['p99_ms']:.1f} ms),"
+              f" ref {r50['rps']:.0f} req/s (p99 {r50['p99_ms']:.1f} ms)"
+              f" -> {a50['rps'] / r50['rps']:.2f}x (target >= 0.4x)")  # fmt: skip
+        bad = sum(r[k]["non_2xx"] for k in ("api_single", "api_c50"))
+        if bad:
+            print(f"  WARNING: {bad} non-2xx responses from the API")
+    print("\n" + json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
