@@ -125,14 +125,21 @@ def chain(client, exchange: str, base: str, expiry: str, params: ChainParams):
     return _head(exchange, base, expiry) | assemble(picked, states, params)
 
 
-async def a_chain(client, exchange: str, base: str, expiry: str, params: ChainParams):
+async def a_chain(
+    client, exchange: str, base: str, expiry: str, params: ChainParams, bulk=None
+):
+    """`bulk`: an options.bulkread.BulkReader for the contracts' read, if any."""
     index = await store.a_read_chain_index(client, exchange, base, expiry)
     if not index:
         bases = await store.a_read_bases(client, exchange)
         raise missing(bases, exchange, base, expiry)
     picked = select(index, params)
     fields = read_fields(params)
-    states = await store.a_read_ticks(client, exchange, [s for s, _ in picked], fields)
+    symbols = [s for s, _ in picked]
+    if bulk is not None:
+        states = await store.a_bulk_read_ticks(bulk, exchange, symbols, fields)
+    else:
+        states = await store.a_read_ticks(client, exchange, symbols, fields)
     return _head(exchange, base, expiry) | assemble(picked, states, params)
 
 

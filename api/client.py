@@ -15,11 +15,14 @@ import redis.asyncio
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from options.bulkread import BulkReader
+
 # Bounded waits: a stalled Redis becomes a 503, never a hung request.
 TIMEOUTS = {"socket_timeout": 2.0, "socket_connect_timeout": 1.0}
 
 _sync: redis.Redis | None = None
 _async: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
+_bulk: dict[asyncio.AbstractEventLoop, BulkReader | None] = {}
 
 
 def sync_client() -> redis.Redis:
@@ -45,6 +48,22 @@ def async_client() -> redis.asyncio.Redis:
     return client
 
 
+def bulk_reader() -> BulkReader | None:
+    """The running loop's BulkReader for many-hash reads; None where the URL is not
+    plain redis:// (then the asyncio client's pipeline serves)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _bulk:
+        for old in [old for old in _bulk if old.is_closed()]:
+            del _bulk[old]
+        try:
+            _bulk[loop] = BulkReader(
+                settings.REDIS_URL, timeout=TIMEOUTS["socket_timeout"]
+            )
+        except ValueError:
+            _bulk[loop] = None
+    return _bulk[loop]
+
+
 def reset(**kwargs) -> None:
     """Forget every client (tests point REDIS_URL at a private Redis)."""
     global _sync
@@ -54,6 +73,7 @@ def reset(**kwargs) -> None:
         _sync.close()
     _sync = None
     _async.clear()
+    _bulk.clear()
 
 
 setting_changed.connect(reset)

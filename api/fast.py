@@ -61,17 +61,11 @@ def fast_get(view_cls, handler, formats=("json",)):
             or "text/html" in request.headers.get("Accept", "")
         ):
             return await drf_async(request, *args, **kwargs)
-        try:
-            if access.checks_needed():
-                denied = await sync_to_async(check_access)(view_cls, request)
-                if denied is not None:
-                    return denied
-            return await handler(request, fmt, *args, **kwargs)
-        except ApiError as exc:
-            return error_response(exc)
-        except RedisError as exc:
-            log.warning("redis unavailable: %s", exc)
-            return error_response(store_unavailable())
+        if access.checks_needed():
+            denied = await sync_to_async(check_access)(view_cls, request)
+            if denied is not None:
+                return denied
+        return await serve(handler, request, fmt, *args, **kwargs)
 
     view.cls = view_cls
     view.initkwargs = getattr(drf_view, "initkwargs", {})
@@ -79,6 +73,17 @@ def fast_get(view_cls, handler, formats=("json",)):
     view.__name__ = view.__qualname__ = view_cls.__name__
     view.__doc__ = view_cls.__doc__
     return view
+
+
+async def serve(handler, request, fmt, *args, **kwargs) -> HttpResponse:
+    """Run a fast handler; API errors and a Redis outage become error responses."""
+    try:
+        return await handler(request, fmt, *args, **kwargs)
+    except ApiError as exc:
+        return error_response(exc)
+    except RedisError as exc:
+        log.warning("redis unavailable: %s", exc)
+        return error_response(store_unavailable())
 
 
 def check_access(view_cls, request) -> HttpResponse | None:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import chain, params, status
-from api.client import async_client, sync_client
+from api.client import async_client, bulk_reader, sync_client
 from api.errors import errors
 from api.fast import CsvRenderer, json_response
 from api.serializers import (
@@ -82,7 +82,7 @@ def _chain_args(query, exchange, base, expiry):
 
 async def chain_handler(request, fmt, exchange, base, expiry):
     args = _chain_args(request.GET, exchange, base, expiry)
-    data = await chain.a_chain(async_client(), *args)
+    data = await chain.a_chain(async_client(), *args, bulk=bulk_reader())
     if fmt == "csv":
         name = f"{args[0]}-{args[1]}-{args[2]}.csv"
         return HttpResponse(

@@ -159,19 +159,22 @@ def store_read_ms(url: str, expiry: str, low: float, high: float) -> dict:
     from api.chain import a_chain
     from api.params import ChainParams
     from options import store
+    from options.bulkread import BulkReader
 
     params = ChainParams(strike_min=low, strike_max=high)
 
     async def run() -> dict:
         client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+        bulk = BulkReader(url)
 
         async def read():
             index = await store.a_read_chain_index(client, "bybit", "BTC", expiry)
             picked = [s for s, k in index if low <= k <= high]
-            return await store.a_read_ticks(client, "bybit", picked)
+            return await store.a_bulk_read_ticks(bulk, "bybit", picked)
 
         async def handler():
-            return orjson.dumps(await a_chain(client, "bybit", "BTC", expiry, params))
+            data = await a_chain(client, "bybit", "BTC", expiry, params, bulk=bulk)
+            return orjson.dumps(data)
 
         times = {}
         for name, step in (("store_read", read), ("handler", handler)):

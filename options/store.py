@@ -190,6 +190,15 @@ async def a_read_ticks(client, exchange: str, symbols: Iterable[str], fields=Non
     return _rows(await pipe.execute(), fields)
 
 
+async def a_bulk_read_ticks(reader, exchange: str, symbols: Iterable[str], fields=None):
+    """a_read_ticks through an options.bulkread.BulkReader: one round trip, replies
+    parsed in C (the chain endpoint's read)."""
+    keys = [tick_key(exchange, symbol) for symbol in symbols]
+    if fields:
+        return _rows(await reader.hmget(keys, fields), fields)
+    return await reader.hgetall(keys)
+
+
 def _queue_reads(pipe, exchange: str, symbols: Iterable[str], fields) -> None:
     for symbol in symbols:
         if fields:

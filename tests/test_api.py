@@ -388,3 +388,46 @@ def test_redis_clients_reset_with_the_setting(stack, settings):
     assert client.sync_client() is not first
     assert client.sync_client().ping()
     assert isinstance(first, redis.Redis)
+
+
+# The ASGI shortcut for the hot reads (api/asgi.py) --------------------------------
+
+
+async def asgi_get(path: str, **headers) -> "httpx.Response":
+    import httpx
+
+    from tracker_project.asgi import application
+
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
+        return await c.get(path, headers=headers)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_asgi_shortcut_answers_exactly_as_the_django_view(stack):
+    expiry = widest_btc_expiry(stack)
+    stack.sim.control("silence", seconds=30)
+    try:
+        wait_for(lambda: not stack.sim.mismatches(stack.redis), 15, "a still market")
+        path = CHAIN.format(expiry) + "?around_atm=3&fields=bid,ask,mark"
+        fast = await asgi_get(path)
+        slow = await AsyncClient().get(path)
+        assert fast.status_code == 200 and fast.json() == slow.json()
+        assert fast.headers["x-content-type-options"] == "nosniff"
+        symbol = fast.json()["rows"][0]["call"]["symbol"]
+        tick = await asgi_get(f"/api/ticks/bybit/{symbol}/")
+        assert tick.json()["symbol"] == symbol and tick.json()["mark"]
+    finally:
+        stack.sim.control("silence", seconds=0)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_asgi_shortcut_leaves_everything_else_to_django(stack):
+    missing = await asgi_get("/api/ticks/bybit/BTC-1JAN20-1-C-USDT/")
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "symbol"
+    bad = await asgi_get(CHAIN.format("2026-13-01"))
+    assert bad.status_code in (400, 404) and "error" in bad.json()
+    html = await asgi_get(CHAIN.format(widest_btc_expiry(stack)), accept="text/html")
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    wrong_host = await asgi_get("/api/ticks/bybit/X/", host="evil.example")
+    assert wrong_host.status_code == 400

@@ -13,11 +13,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from api.asgi import FastReads  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # The API's hot reads skip Django's middleware (see api/asgi.py).
+        "http": FastReads(django_asgi_app),
         # The session (and so the user) for DASHBOARD_LOGIN_REQUIRED; the origin
         # check keeps other sites' pages from opening sockets with our cookies.
         "websocket": AllowedHostsOriginValidator(

@@ -1,0 +1,107 @@
+"""Many Redis hashes in one round trip, every reply parsed in C.
+
+A 200-contract chain is 200 HGETALLs. Pipelined through redis.asyncio they cost about
+20 us each in Python (a coroutine and a response callback per reply), 4 ms a chain;
+packed here in one pass and parsed by hiredis in one loop they cost a tenth of that.
+Plain TCP `redis://` URLs only; options.store falls back to the pipeline otherwise.
+"""
+
+import asyncio
+from collections.abc import Sequence
+
+import hiredis
+from redis.connection import parse_url
+
+
+class BulkReader:
+    """A small pool of raw connections to one Redis, bound to one event loop."""
+
+    def __init__(self, url: str, max_connections: int = 8, timeout: float = 2.0):
+        if not url.startswith("redis://"):
+            raise ValueError("BulkReader speaks plain redis:// only")
+        self.options = parse_url(url)
+        self.timeout = timeout
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots = asyncio.Semaphore(max_connections)
+
+    async def hgetall(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        replies = await self.call([("HGETALL", key) for key in keys])
+        return [dict(zip(r[::2], r[1::2], strict=True)) for r in replies]
+
+    async def hmget(self, keys: Sequence[str], fields: Sequence[str]) -> list[list]:
+        return await self.call([("HMGET", key, *fields) for key in keys])
+
+    async def call(self, commands: list[tuple[str, ...]]) -> list:
+        """Send the commands in one write; their replies, in order. A Redis error
+        reply is raised; a broken connection is dropped, never reused."""
+        if not commands:
+            return []
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else await self._connect()
+            try:
+                replies = await asyncio.wait_for(
+                    self._roundtrip(conn, commands), self.timeout
+                )
+            except BaseException:
+                conn[1].close()
+                raise
+            self._idle.append(conn)
+        for reply in replies:
+            if isinstance(reply, hiredis.ReplyError):
+                raise reply
+        return replies
+
+    async def close(self) -> None:
+        while self._idle:
+            self._idle.pop()[1].close()
+
+    async def _connect(self):
+        opts = self.options
+        conn = await asyncio.wait_for(
+            asyncio.open_connection(
+                opts.get("host", "127.0.0.1"), opts.get("port", 6379)
+            ),
+            self.timeout,
+        )
+        setup = []
+        if opts.get("password"):
+            setup.append(
+                ("AUTH", *filter(None, (opts.get("username"), opts["password"])))
+            )
+        if opts.get("db"):
+            setup.append(("SELECT", str(opts["db"])))
+        for reply in await self._roundtrip(conn, setup) if setup else []:
+            if isinstance(reply, hiredis.ReplyError):
+                conn[1].close()
+                raise reply
+        return conn
+
+    @staticmethod
+    async def _roundtrip(conn, commands: list[tuple[str, ...]]) -> list:
+        reader, writer = conn
+        writer.write(_pack(commands))
+        parser = hiredis.Reader(encoding="utf-8")
+        replies: list = []
+        while len(replies) < len(commands):
+            data = await reader.read(1 << 17)
+            if not data:
+                raise ConnectionError("Redis closed the connection")
+            parser.feed(data)
+            reply = parser.gets()
+            while reply is not False:
+                replies.append(reply)
+                reply = parser.gets()
+        return replies
+
+
+def _pack(commands: list[tuple[str, ...]]) -> bytes:
+    """RESP arrays of bulk strings; lengths are of the UTF-8 bytes."""
+    parts = []
+    for command in commands:
+        parts.append(f"*{len(command)}\r\n")
+        for arg in command:
+            data = arg.encode()
+            parts.append(f"${len(data)}\r\n")
+            parts.append(arg)
+            parts.append("\r\n")
+    return "".join(parts).encode()
