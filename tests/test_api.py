@@ -8,6 +8,7 @@ import csv
 import io
 from datetime import timedelta
 
+import httpx
 import pytest
 import redis
 from django.core.cache import cache
@@ -393,9 +394,7 @@ def test_redis_clients_reset_with_the_setting(stack, settings):
 # The ASGI shortcut for the hot reads (api/asgi.py) --------------------------------
 
 
-async def asgi_get(path: str, **headers) -> "httpx.Response":
-    import httpx
-
+async def asgi_get(path: str, **headers) -> httpx.Response:
     from tracker_project.asgi import application
 
     transport = httpx.ASGITransport(app=application)
