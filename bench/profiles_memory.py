@@ -1,0 +1,75 @@
+"""Resident memory of the three deployment profiles, 2,100 contracts at Bybit's rate.
+
+Each profile's processes run here as plain processes (no containers), against the
+simulator; the figure is the sum of their RSS after a minute of streaming, Redis
+included. The simulator stands in for the exchange and is not counted.
+
+  full           feed + daphne (web) + Celery worker + Celery beat + Redis
+  minimal        run_feed --no-publish --refresh-minutes 15 + Redis
+  ultra-minimal  run_feed --no-publish --fields critical + Redis (latest state only)
+
+usage: python bench/profiles_memory.py [--seconds 60]
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from harness import Stack, rss_mb
+from tracker_project.devprocs import ManagedCommand, wait_for_port
+from tracker_project.localredis import free_port
+
+BIN = Path(sys.executable).parent
+
+
+def command(stack: Stack, name: str, *args: str) -> ManagedCommand:
+    cmd = ManagedCommand(env=stack.env, log_path=stack.workdir / f"{name}.log")
+    cmd.args = list(args)
+    return cmd.start()
+
+
+def measure(stack: Stack, name: str, processes: dict, seconds: float) -> None:
+    stack.client.flushall()
+    try:
+        time.sleep(seconds)
+        rows = {label: rss_mb(p.pid) for label, p in processes.items()}
+        rows["redis"] = rss_mb(stack.redis.process.pid)
+    finally:
+        for p in processes.values():
+            p.stop()
+    parts = ", ".join(f"{label} {mb:.0f}" for label, mb in rows.items())
+    print(f"{name:14s} {sum(rows.values()):6.0f} MB  ({parts})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    stack = Stack(contracts=2100, rate=21000)
+    py = sys.executable
+    try:
+        print("profile        total RSS  (per process, MB)")
+        measure(stack, "ultra-minimal", {
+            "feed": stack.feed("--no-publish", "--fields", "critical"),
+        }, args.seconds)  # fmt: skip
+        measure(stack, "minimal", {
+            "feed": stack.feed("--no-publish", "--refresh-minutes", "15"),
+        }, args.seconds)  # fmt: skip
+        port = free_port()
+        web = command(stack, "web", str(BIN / "daphne"), "-b", "127.0.0.1", "-p",
+                      str(port), "tracker_project.asgi:application")  # fmt: skip
+        wait_for_port(port, 30, web.proc)
+        celery = [py, "-m", "celery", "-A", "tracker_project"]
+        measure(stack, "full", {
+            "feed": stack.feed(),
+            "web": web,
+            "worker": command(stack, "worker", *celery, "worker", "--concurrency", "1"),
+            "beat": command(stack, "beat", *celery, "beat"),
+        }, args.seconds)  # fmt: skip
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    main()
