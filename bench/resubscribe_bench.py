@@ -78,21 +78,24 @@ def main() -> None:
         strikes = ",".join(str(200_000 + 1000 * n) for n in range(25))
         stack.sim.control("list", base="BTC", expiry=expiry, strikes=strikes)
         notified = refresh_and_notify(stack)
-        listed = stack.client.zrange(store.chain_key("bybit", "BTC", expiry), 0, -1)
+        listed = symbols_of("BTC", expiry, strikes)
         first = wait_ticks(stack, listed)
         print(
             f"new listing ({len(listed)} contracts) to first tick in Redis: "
             f"{1000 * (first - notified):.0f} ms after the universe notification"
         )
 
-        untouched = stack.symbols[::20]
-        before = max_staleness(stack, untouched, 5)
-        gone_days, gone = [], 0
+        gone_days, gone_symbols = [], set()
         for day in reversed(stack.client.zrange("ot:expiries:bybit:ETH", 0, -1)):
-            if gone >= 250:
+            if len(gone_symbols) >= 250:
                 break
             gone_days.append(day)
-            gone += stack.client.zcard(store.chain_key("bybit", "ETH", day))
+            gone_symbols.update(
+                stack.client.zrange(store.chain_key("bybit", "ETH", day), 0, -1)
+            )
+        gone = len(gone_symbols)
+        untouched = [s for s in stack.symbols[::20] if s not in gone_symbols]
+        before = max_staleness(stack, untouched, 5)
         status0 = stack.feed_status()
         expiry = new_expiry(600)
         strikes = ",".join(str(300_000 + 1000 * n) for n in range(125))

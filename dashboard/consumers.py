@@ -100,13 +100,14 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         if self.resync:
             return  # the coming snapshot carries everything
         rows = chain.narrow_rows(self.group, event["rows"])
-        for symbol, row in rows.items():
-            if symbol in self.symbols:
-                self.pending[symbol] = row
-            elif symbol not in self.unknown:
-                self.unknown.add(symbol)  # newly listed: a snapshot brings its strike
-                self.start_resync()
-                return
+        # Set and dict operations in C: 200 sockets on one chain each do this for
+        # every event.
+        new = rows.keys() - self.symbols - self.unknown
+        if new:
+            self.unknown |= new  # newly listed: a snapshot brings their strikes
+            self.start_resync()
+            return
+        self.pending.update(rows)
         self.wake.set()
 
     async def receive_json(self, content, **kwargs):

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from feed.refresh import refresh_universe
+from feed.refresh import RefreshFailed, locked_refresh, refresh_universe
+from options import store
 
 
 class Command(BaseCommand):
@@ -13,9 +15,17 @@ class Command(BaseCommand):
             "--underlyings",
             help="comma-separated base coins, e.g. BTC,ETH (default: all enabled)",
         )
+        parser.add_argument(
+            "--unless-fresh", type=float, metavar="SECONDS",
+            help="scheduled use (run_feed --refresh-minutes): under the shared lock, "
+            "skip when a refresh succeeded this recently; notify a running feed and "
+            "record the outcome in Redis",
+        )  # fmt: skip
 
     def handle(self, *args, exchange: str, underlyings: str | None, **options) -> None:
         bases = underlyings.split(",") if underlyings else None
+        if options["unless_fresh"] is not None:
+            return self.scheduled(exchange, bases, options["unless_fresh"])
         try:
             report = refresh_universe(exchange, bases)
         except ValueError as exc:
@@ -29,3 +39,13 @@ class Command(BaseCommand):
             raise CommandError(f"every base coin failed: {report}")
         if not report.bases:
             self.stderr.write(f"no enabled underlying of {exchange} to refresh")
+
+    def scheduled(self, exchange: str, bases, fresh_for_s: float) -> None:
+        client = store.sync_client(settings.REDIS_URL)
+        try:
+            report = locked_refresh(client, exchange, bases, fresh_for_s=fresh_for_s)
+        except RefreshFailed as exc:
+            raise CommandError(f"refresh failed: {exc}") from None
+        finally:
+            client.close()
+        self.stdout.write("skipped: fresh or locked" if report is None else str(report))

@@ -2,7 +2,9 @@
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from functools import partial
 
 from django.conf import settings
@@ -106,36 +108,30 @@ def reload_universe(exchange: str, bases: list[str]):
 async def refresh_periodically(exchange, bases, interval_s, redis_url) -> None:
     """The universe refresh for deployments without Celery beat: at start when the
     last refresh is older than the interval, then every interval; a failure is
-    retried with capped, jittered backoff. Shares Celery's lock and record."""
+    retried with capped, jittered backoff. Each refresh runs in a child process
+    (`refresh_symbols --unless-fresh`, sharing Celery's lock and record), so the
+    listing's HTTP client and the ORM's rows never stay in this process's memory."""
     from feed.backoff import full_jitter
 
     failures, delay = 0, 0.0
     while True:
         await asyncio.sleep(delay)
-        try:
-            report = await asyncio.to_thread(
-                scheduled_refresh, exchange, bases, interval_s, redis_url
-            )
-        except Exception as exc:
-            failures += 1
-            delay = max(5.0, full_jitter(failures, base=10, cap=min(interval_s, 600)))
-            log.warning("universe refresh failed (%s); next try in %.0fs", exc, delay)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, sys.argv[0], "refresh_symbols", "--exchange", exchange,
+            "--underlyings", ",".join(bases), "--unless-fresh", str(interval_s * 0.9),
+            env={**os.environ, "REDIS_URL": redis_url},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        output = (await child.communicate())[0].decode(errors="replace").strip()
+        if child.returncode == 0:
+            failures, delay = 0, interval_s
+            log.info("universe refresh: %s", output.splitlines()[-1] if output else "")
             continue
-        failures, delay = 0, interval_s
-        if report is not None:
-            log.info("universe refreshed: %s", report)
-
-
-def scheduled_refresh(exchange, bases, interval_s, redis_url):
-    from feed.refresh import locked_refresh
-    from options import store
-
-    client = store.sync_client(redis_url)
-    try:
-        return locked_refresh(client, exchange, bases, fresh_for_s=interval_s * 0.9)
-    finally:
-        client.close()
-        connections.close_all()
+        failures += 1
+        delay = max(5.0, full_jitter(failures, base=10, cap=min(interval_s, 600)))
+        log.warning(
+            "universe refresh failed (%s); next try in %.0fs", output[-500:], delay
+        )
 
 
 async def run_until_signalled(runner, refresher=None) -> None:
