@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from harness import Stack, rss_mb
 from tracker_project.devprocs import ManagedCommand, wait_for_port
 from tracker_project.localredis import free_port
@@ -29,11 +31,19 @@ def command(stack: Stack, name: str, *args: str) -> ManagedCommand:
     return cmd.start()
 
 
+def tree_rss_mb(pid: int) -> float:
+    """A process and its children (the Celery worker's prefork child)."""
+    proc = psutil.Process(pid)
+    return (
+        sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 1e6
+    )
+
+
 def measure(stack: Stack, name: str, processes: dict, seconds: float) -> None:
     stack.client.flushall()
     try:
         time.sleep(seconds)
-        rows = {label: rss_mb(p.pid) for label, p in processes.items()}
+        rows = {label: tree_rss_mb(p.pid) for label, p in processes.items()}
         rows["redis"] = rss_mb(stack.redis.process.pid)
     finally:
         for p in processes.values():

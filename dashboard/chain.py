@@ -8,6 +8,7 @@ import asyncio
 import re
 import time
 import weakref
+from collections import OrderedDict
 from datetime import date
 
 from redis.exceptions import RedisError
@@ -45,17 +46,21 @@ def narrow(row: dict) -> dict:
     return {f: row[f] for f in CHAIN_FIELDS if f in row}
 
 
-_narrowed: dict[str, tuple[dict, dict]] = {}
+_narrowed: OrderedDict[int, tuple[dict, dict]] = OrderedDict()
+NARROWED_MEMO = 64  # recent events: sockets of a chain work through the same few
 
 
 def narrow_rows(group: str, rows: dict) -> dict:
     """narrow() of every row of a layer event, computed once per event and process:
-    every socket of the group gets the same (shared, read-only) event, see layer.py."""
-    hit = _narrowed.get(group)
+    every socket of the group gets the same (shared, read-only) event, see layer.py.
+    Keyed by the event's identity: 200 sockets interleave a few recent events."""
+    hit = _narrowed.get(id(rows))
     if hit is not None and hit[0] is rows:
         return hit[1]
     narrowed = {symbol: narrow(row) for symbol, row in rows.items()}
-    _narrowed[group] = (rows, narrowed)
+    _narrowed[id(rows)] = (rows, narrowed)
+    if len(_narrowed) > NARROWED_MEMO:
+        _narrowed.popitem(last=False)
     return narrowed
 
 

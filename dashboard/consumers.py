@@ -95,6 +95,13 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
 
     # Events from the feed and the page --------------------------------------------
 
+    async def dispatch(self, message):
+        # Channels closes stale database connections (a thread hop) before every
+        # handler; chain events touch no database and come many times a second.
+        if message["type"] == "chain.update":
+            return await self.chain_update(message)
+        return await super().dispatch(message)
+
     async def chain_update(self, event):
         """options.live's message: full latest rows of the contracts that changed."""
         if self.resync:
