@@ -42,17 +42,26 @@ def wait_ticks(stack: Stack, symbols: list[str], timeout: float = 30) -> float:
     raise RuntimeError("new contracts never streamed")
 
 
-def max_staleness(stack: Stack, symbols: list[str], seconds: float) -> float:
-    """The largest age (now - exchange ts) seen among these contracts, sampled."""
-    worst, deadline = 0.0, time.monotonic() + seconds
+def max_staleness(
+    stack: Stack, symbols: list[str], seconds: float, new: list[str] = ()
+) -> tuple[float, float | None]:
+    """The largest age (now - exchange ts) seen among `symbols`, sampled every 50 ms;
+    and when every one of `new` first had a tick (perf_counter), if they did."""
+    worst, deadline, all_new_at = 0.0, time.monotonic() + seconds, None
     while time.monotonic() < deadline:
         pipe = stack.client.pipeline(transaction=False)
         for symbol in symbols:
             pipe.hget(store.tick_key("bybit", symbol), "ts")
+        for symbol in new:
+            pipe.exists(store.tick_key("bybit", symbol))
+        replies = pipe.execute()
         now_ms = time.time() * 1000
-        worst = max([worst] + [now_ms - int(ts) for ts in pipe.execute() if ts])
+        ages = [now_ms - int(ts) for ts in replies[: len(symbols)] if ts]
+        worst = max([worst, *ages])
+        if new and all_new_at is None and all(replies[len(symbols) :]):
+            all_new_at = time.perf_counter()
         time.sleep(0.05)
-    return worst
+    return worst, all_new_at
 
 
 def symbols_of(base: str, expiry: str, strikes: str) -> list[str]:
@@ -95,7 +104,7 @@ def main() -> None:
             )
         gone = len(gone_symbols)
         untouched = [s for s in stack.symbols[::20] if s not in gone_symbols]
-        before = max_staleness(stack, untouched, 5)
+        before, _ = max_staleness(stack, untouched, 5)
         status0 = stack.feed_status()
         expiry = new_expiry(600)
         strikes = ",".join(str(300_000 + 1000 * n) for n in range(125))
@@ -103,9 +112,9 @@ def main() -> None:
         for day in gone_days:
             stack.sim.control("expire", base="ETH", expiry=day)
         notified = refresh_and_notify(stack)
-        during = max_staleness(stack, untouched, 5)
         listed = symbols_of("BTC", expiry, strikes)
-        first = wait_ticks(stack, listed)
+        during, first = max_staleness(stack, untouched, 5, new=listed)
+        first = first or wait_ticks(stack, listed)
         status1 = stack.feed_status()
         print(
             f"{len(listed)} topics listed + {gone} delisted in one change: "
