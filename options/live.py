@@ -1,6 +1,6 @@
 """The live-update contract between the feed (publisher) and the dashboard (consumers).
 
-The feed publishes, at most every `publish_ms`, one message per (exchange, base,
+The feed publishes, right after each flush, one message per (exchange, base,
 expiry) group that names the contracts that changed, each with its full latest row,
 so a lost message heals with the next one. Consumers receive them through the
 channel layer (channels-redis's pub/sub layer with the JSON serializer, see
