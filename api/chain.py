@@ -129,7 +129,10 @@ async def a_chain(
     client, exchange: str, base: str, expiry: str, params: ChainParams, bulk=None
 ):
     """`bulk`: an options.bulkread.BulkReader for the contracts' read, if any."""
-    index = await store.a_read_chain_index(client, exchange, base, expiry)
+    if bulk is not None:
+        index = await store.a_bulk_read_chain_index(bulk, exchange, base, expiry)
+    else:
+        index = await store.a_read_chain_index(client, exchange, base, expiry)
     if not index:
         bases = await store.a_read_bases(client, exchange)
         raise missing(bases, exchange, base, expiry)

@@ -168,7 +168,7 @@ def store_read_ms(url: str, expiry: str, low: float, high: float) -> dict:
         bulk = BulkReader(url)
 
         async def read():
-            index = await store.a_read_chain_index(client, "bybit", "BTC", expiry)
+            index = await store.a_bulk_read_chain_index(bulk, "bybit", "BTC", expiry)
             picked = [s for s, k in index if low <= k <= high]
             return await store.a_bulk_read_ticks(bulk, "bybit", picked)
 

@@ -26,7 +26,12 @@ class BulkReader:
 
     async def hgetall(self, keys: Sequence[str]) -> list[dict[str, str]]:
         replies = await self.call([("HGETALL", key) for key in keys])
-        return [dict(zip(r[::2], r[1::2], strict=True)) for r in replies]
+        return [_pairs(reply) for reply in replies]
+
+    async def zrange_withscores(self, key: str) -> list[tuple[str, float]]:
+        (reply,) = await self.call([("ZRANGE", key, "0", "-1", "WITHSCORES")])
+        it = iter(reply)
+        return [(member, float(score)) for member, score in zip(it, it, strict=True)]
 
     async def hmget(self, keys: Sequence[str], fields: Sequence[str]) -> list[list]:
         return await self.call([("HMGET", key, *fields) for key in keys])
@@ -92,6 +97,12 @@ class BulkReader:
                 replies.append(reply)
                 reply = parser.gets()
         return replies
+
+
+def _pairs(flat: list) -> dict:
+    """[k1, v1, k2, v2, ...] -> {k1: v1, ...} without slicing copies."""
+    it = iter(flat)
+    return dict(zip(it, it, strict=True))
 
 
 def _pack(commands: list[tuple[str, ...]]) -> bytes:

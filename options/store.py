@@ -190,6 +190,11 @@ async def a_read_ticks(client, exchange: str, symbols: Iterable[str], fields=Non
     return _rows(await pipe.execute(), fields)
 
 
+async def a_bulk_read_chain_index(reader, exchange: str, base: str, expiry: str):
+    """a_read_chain_index through an options.bulkread.BulkReader."""
+    return await reader.zrange_withscores(chain_key(exchange, base, expiry))
+
+
 async def a_bulk_read_ticks(reader, exchange: str, symbols: Iterable[str], fields=None):
     """a_read_ticks through an options.bulkread.BulkReader: one round trip, replies
     parsed in C (the chain endpoint's read)."""
