@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import hiredis
 from redis.connection import parse_url
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class BulkReader:
@@ -38,15 +39,22 @@ class BulkReader:
 
     async def call(self, commands: list[tuple[str, ...]]) -> list:
         """Send the commands in one write; their replies, in order. A Redis error
-        reply is raised; a broken connection is dropped, never reused."""
+        reply is raised; a failed connection raises redis's ConnectionError, as the
+        redis-py client would, and is never reused."""
         if not commands:
             return []
         async with self._slots:
-            conn = self._idle.pop() if self._idle else await self._connect()
+            try:
+                conn = self._idle.pop() if self._idle else await self._connect()
+            except (OSError, TimeoutError) as exc:
+                raise RedisConnectionError(f"Redis unreachable: {exc}") from exc
             try:
                 # asyncio.timeout, not wait_for: no task per call (1 ms on a chain).
                 async with asyncio.timeout(self.timeout):
                     replies = await self._roundtrip(conn, commands)
+            except (OSError, TimeoutError) as exc:  # ConnectionError is an OSError
+                conn[1].close()
+                raise RedisConnectionError(f"Redis connection lost: {exc}") from exc
             except BaseException:
                 conn[1].close()
                 raise
