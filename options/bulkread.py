@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import hiredis
 from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 
 class BulkReader:
@@ -61,7 +62,7 @@ class BulkReader:
             self._idle.append(conn)
         for reply in replies:
             if isinstance(reply, hiredis.ReplyError):
-                raise reply
+                raise ResponseError(str(reply))
         return replies
 
     async def close(self) -> None:
@@ -86,7 +87,7 @@ class BulkReader:
         for reply in await self._roundtrip(conn, setup) if setup else []:
             if isinstance(reply, hiredis.ReplyError):
                 conn[1].close()
-                raise reply
+                raise ResponseError(str(reply))
         return conn
 
     @staticmethod
