@@ -11,6 +11,7 @@ import weakref
 from collections import OrderedDict
 from datetime import date
 
+import orjson
 from redis.exceptions import RedisError
 
 from options import store
@@ -62,6 +63,27 @@ def narrow_rows(group: str, rows: dict) -> dict:
     if len(_narrowed) > NARROWED_MEMO:
         _narrowed.popitem(last=False)
     return narrowed
+
+
+_fragments: dict[int, tuple[dict, bytes]] = {}
+FRAGMENTS_MAX = 5_000  # about 2 s of one busy chain; cleared wholesale past this
+
+
+def rows_json(rows: dict[str, dict]) -> bytes:
+    """`{"symbol": row, ...}` as JSON, each row's text encoded once per process: the
+    rows of a chain event are shared by every socket of the chain (narrow_rows)."""
+    parts = []
+    for symbol, row in rows.items():
+        hit = _fragments.get(id(row))
+        if hit is None or hit[0] is not row:
+            if len(_fragments) >= FRAGMENTS_MAX:
+                _fragments.clear()
+            hit = _fragments[id(row)] = (
+                row,
+                orjson.dumps(symbol) + b":" + orjson.dumps(row),
+            )
+        parts.append(hit[1])
+    return b"{" + b",".join(parts) + b"}"
 
 
 def side(symbol: str) -> str:

@@ -206,10 +206,19 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_diff(self) -> None:
         rows, self.pending = self.pending, {}
-        message = {"type": "diff", "rows": rows}
+        message = {"type": "diff"}
         if self.status_due:
             message["status"] = await self._status()
-        await self._send(message)
+        self.sent_seq += 1
+        self.last_sent = time.monotonic()
+        message["seq"] = self.sent_seq
+        message["server_ts"] = chain.now_ms()
+        # The rows are the chain's shared event rows: each is encoded once per
+        # process (chain.rows_json), not once per socket.
+        head = orjson.dumps(message)
+        await self.send(
+            text_data=(head[:-1] + b',"rows":' + chain.rows_json(rows) + b"}").decode()
+        )
 
     async def _status(self) -> dict:
         self.status_due = False
