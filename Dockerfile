@@ -10,8 +10,8 @@ WORKDIR /app
 COPY requirements/base.txt requirements/base.txt
 RUN pip install --no-cache-dir -r requirements/base.txt
 COPY . .
-COPY --from=assets /src/node_modules /app/node_modules
-RUN python manage.py vendor_assets \
-    && DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput -v 0
+COPY --from=assets /src/node_modules/uplot/dist/uPlot.iife.min.js \
+     /src/node_modules/uplot/dist/uPlot.min.css /app/dashboard/static/dashboard/vendor/
+RUN DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput -v 0
 RUN useradd --create-home tracker && mkdir -p /data && chown tracker /data
 USER tracker
