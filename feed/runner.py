@@ -367,6 +367,7 @@ class FeedRunner:
             "rejected_topics": sum(len(c.rejected) for c in self.connections),
             "silent_topics": sum(len(c.silent) for c in self.connections),
             "redis_rtt_ms": round(stats.redis_rtt_ms, 2),
+            "redis_errors": stats.redis_errors,
             "refresh_state": _text(self._refresh[0]),
             "refresh_error": _text(self._refresh[1])
             if self._refresh[0] == b"failed"

@@ -9,7 +9,7 @@ class FeedStats:
     msgs_total: int = 0
     malformed: int = 0
     reconnects: int = 0
-    last_msg_ts: int = 0  # ms, updated once per status write, not per message
+    last_msg_ts: int = 0  # ms, when a socket's read loop last ended (not per message)
     started_ts: int = field(default_factory=lambda: int(time.time() * 1000))
     redis_rtt_ms: float = 0.0
     redis_errors: int = 0

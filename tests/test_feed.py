@@ -93,6 +93,7 @@ def test_a_redis_outage_neither_kills_the_feed_nor_loses_the_latest_state(
     feed.converges()
     assert feed.redis.zcard("ot:expiries:bybit:BTC") > 0
     assert "Redis unavailable" in feed.log_tail()
+    assert feed.counter("redis_errors") > 0
 
 
 def test_sigterm_flushes_and_exits_0_within_5_seconds(feed_for):
