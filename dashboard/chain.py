@@ -67,23 +67,33 @@ def narrow_rows(group: str, rows: dict) -> dict:
 
 _fragments: dict[int, tuple[dict, bytes]] = {}
 FRAGMENTS_MAX = 5_000  # about 2 s of one busy chain; cleared wholesale past this
+_bodies: OrderedDict[int, tuple[dict, bytes]] = OrderedDict()
+BODIES_MEMO = 32  # recent events: every socket of a chain sends the same one
 
 
 def rows_json(rows: dict[str, dict]) -> bytes:
-    """`{"symbol": row, ...}` as JSON, each row's text encoded once per process: the
-    rows of a chain event are shared by every socket of the chain (narrow_rows)."""
+    """`{"symbol": row, ...}` as JSON. The rows of a chain event are shared by every
+    socket of the chain (narrow_rows), so the whole text is kept per dict and each
+    row's text per row: callers never change a dict or row after passing it here."""
+    hit = _bodies.get(id(rows))
+    if hit is not None and hit[0] is rows:
+        return hit[1]
     parts = []
     for symbol, row in rows.items():
-        hit = _fragments.get(id(row))
-        if hit is None or hit[0] is not row:
+        fragment = _fragments.get(id(row))
+        if fragment is None or fragment[0] is not row:
             if len(_fragments) >= FRAGMENTS_MAX:
                 _fragments.clear()
-            hit = _fragments[id(row)] = (
+            fragment = _fragments[id(row)] = (
                 row,
                 orjson.dumps(symbol) + b":" + orjson.dumps(row),
             )
-        parts.append(hit[1])
-    return b"{" + b",".join(parts) + b"}"
+        parts.append(fragment[1])
+    body = b"{" + b",".join(parts) + b"}"
+    _bodies[id(rows)] = (rows, body)
+    if len(_bodies) > BODIES_MEMO:
+        _bodies.popitem(last=False)
+    return body
 
 
 def side(symbol: str) -> str:

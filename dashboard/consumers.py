@@ -1,4 +1,4 @@
-"""The chain socket: a snapshot on connect, then conflated diffs with flow control.
+"""The chain socket: a snapshot on connect, then diffs as the feed publishes them.
 
 Messages to the page (each with `seq` and `server_ts`, ms):
   snapshot  {contracts: [[symbol, strike, "C"|"P"]], rows: {symbol: row}, expiries,
@@ -6,10 +6,15 @@ Messages to the page (each with `seq` and `server_ts`, ms):
   diff      {rows: {symbol: row}, status?}: full latest rows (chain.CHAIN_FIELDS)
 The page answers {"type": "ack", "seq": n} once it has applied message n.
 
-Every buffer is bounded. At most MAX_IN_FLIGHT messages go unacknowledged and at most
-one leaves every MIN_INTERVAL_S; meanwhile rows merge per symbol into `pending`, which
-holds at most one row per contract of the chain. A page that acknowledges nothing for
-STALL_S has its pending rows dropped and gets a fresh snapshot once it acks again.
+The feed publishes a chain's changes at most every options.live.PUBLISH_EVERY_MS
+(250 ms, on the wall clock) and each event goes out at once: the feed's grid is the
+4-a-second limit, and a change waits for one window, not two. Every socket of a chain
+sends the same event, so its JSON is built once per process (chain.event_json).
+
+Every buffer is bounded. At most MAX_IN_FLIGHT messages go unacknowledged; meanwhile
+rows merge per symbol into `pending`, which holds at most one row per contract of the
+chain, and go out with the next event. A page that acknowledges nothing for STALL_S
+has its pending rows dropped and gets a fresh snapshot once it acks again.
 """
 
 import asyncio
@@ -42,9 +47,11 @@ class ClientError(Exception):
 
 
 class ChainConsumer(AsyncJsonWebsocketConsumer):
-    MIN_INTERVAL_S = 0.25
     MAX_IN_FLIGHT = 2
     STALL_S = 2.0
+    # Sends that the feed's events do not time (after an ack, a status on a quiet
+    # chain) keep at least this far from the last one.
+    MIN_INTERVAL_S = live.PUBLISH_EVERY_MS / 1000
 
     # Connection -------------------------------------------------------------------
 
@@ -60,9 +67,10 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.last_sent = 0.0
         self.blocked_since: float | None = None
         self.resync = False
-        self.status_due = True
-        self.wake = asyncio.Event()
-        self.tasks: list[asyncio.Task] = []
+        self.status_due = False
+        # The status ticker sends too: one send at a time keeps `seq` in order.
+        self.sending = asyncio.Lock()
+        self.ticker: asyncio.Task | None = None
         # Accept first: a close before accepting reaches the browser as a bare
         # handshake failure, without the code that tells the page not to retry.
         await self.accept()
@@ -71,18 +79,16 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
             group = live.chain_group(self.exchange, self.base, self.expiry)
             await self.channel_layer.group_add(group, self.channel_name)
             self.group = group
-            await self.send_snapshot()
+            async with self.sending:
+                await self.send_snapshot()
         except ClientError as exc:
             await self.close(code=exc.code)
             return
-        self.tasks = [
-            asyncio.create_task(self._sender()),
-            asyncio.create_task(self._status_ticker()),
-        ]
+        self.ticker = asyncio.create_task(self._status_ticker())
 
     async def disconnect(self, code):
-        for task in self.tasks:
-            task.cancel()
+        if self.ticker:
+            self.ticker.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -104,8 +110,6 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
 
     async def chain_update(self, event):
         """options.live's message: full latest rows of the contracts that changed."""
-        if self.resync:
-            return  # the coming snapshot carries everything
         rows = chain.narrow_rows(self.group, event["rows"])
         # Set and dict operations in C: 200 sockets on one chain each do this for
         # every event.
@@ -113,9 +117,10 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         if new:
             self.unknown |= new  # newly listed: a snapshot brings their strikes
             self.start_resync()
-            return
-        self.pending.update(rows)
-        self.wake.set()
+        elif not self.resync:
+            # Never update in place: `rows` is the event's, shared and read-only.
+            self.pending = {**self.pending, **rows} if self.pending else rows
+        await self.send_due(at_event=True)
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or content.get("type") != "ack":
@@ -123,7 +128,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         seq = content.get("seq")
         if isinstance(seq, int) and self.acked_seq < seq <= self.sent_seq:
             self.acked_seq = seq
-            self.wake.set()
+            await self.send_due()
 
     @classmethod
     async def decode_json(cls, text_data):
@@ -142,36 +147,38 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
     def in_flight(self) -> int:
         return self.sent_seq - self.acked_seq
 
-    async def _sender(self) -> None:
-        """Sends whatever is due whenever the window and the rate limit allow."""
+    async def send_due(self, at_event: bool = False) -> None:
+        """Send what is due if the page has room: at once for a feed event (the feed
+        paces those), otherwise only MIN_INTERVAL_S after the last message."""
+        if not (self.pending or self.resync or self.status_due):
+            return
+        if self.in_flight >= self.MAX_IN_FLIGHT:
+            self._note_blocked()
+            return
+        self.blocked_since = None
+        if not at_event and time.monotonic() - self.last_sent < self.MIN_INTERVAL_S:
+            return  # the next event, or the status ticker, takes it
         try:
-            while True:
-                await self.wake.wait()
-                self.wake.clear()
-                wait = self.last_sent + self.MIN_INTERVAL_S - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                if self.in_flight >= self.MAX_IN_FLIGHT:
-                    self._note_blocked()
-                    continue
-                self.blocked_since = None
+            async with self.sending:
                 if self.resync:
                     await self.send_snapshot()
                 elif self.pending or self.status_due:
                     await self.send_diff()
         except ClientError as exc:
             await self.close(code=exc.code)
+
+    async def _status_ticker(self) -> None:
+        """The feed's status once a second; on a quiet chain it goes out alone."""
+        try:
+            while True:
+                await asyncio.sleep(chain.STATUS_EVERY_S)
+                self.status_due = True
+                await self.send_due()
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("chain %s: sender failed", self.group)
+            log.exception("chain %s: status ticker failed", self.group)
             await self.close(code=1011)
-
-    async def _status_ticker(self) -> None:
-        while True:
-            await asyncio.sleep(chain.STATUS_EVERY_S)
-            self.status_due = True
-            self.wake.set()
 
     def _note_blocked(self) -> None:
         now = time.monotonic()
@@ -185,12 +192,11 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
 
     def start_resync(self) -> None:
         self.resync = True
-        self.pending.clear()
-        self.wake.set()
+        self.pending = {}
 
     async def send_snapshot(self) -> None:
         self.resync = False
-        self.pending.clear()  # the snapshot is at least as new as all of these
+        self.pending = {}  # the snapshot is at least as new as all of these
         try:
             snapshot = await chain.read_snapshot(
                 async_client(), self.exchange, self.base, self.expiry
@@ -213,8 +219,8 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.last_sent = time.monotonic()
         message["seq"] = self.sent_seq
         message["server_ts"] = chain.now_ms()
-        # The rows are the chain's shared event rows: each is encoded once per
-        # process (chain.rows_json), not once per socket.
+        # An event's rows are shared by every socket of the chain: their JSON is
+        # built once per process (chain.rows_json), not once per socket.
         head = orjson.dumps(message)
         await self.send(
             text_data=(head[:-1] + b',"rows":' + chain.rows_json(rows) + b"}").decode()

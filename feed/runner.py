@@ -2,8 +2,13 @@
 
 Connections (feed.connection) write into one Conflator; this module owns the timing
 around it: flush the changed fields to Redis every flush interval in one pipeline,
-write the status hash every second, log a summary every 30 s, survive Redis outages,
-and stop cleanly.
+publish the dashboard's live updates, write the status hash every second, log a
+summary every 30 s, survive Redis outages, and stop cleanly.
+
+Flushes and publishes fall on a wall-clock grid (multiples of flush_ms and of
+publish_ms since the epoch). The dashboard forwards each publish at once, so its
+4-a-second rhythm is the feed's: a change waits at most one publish interval, rather
+than a flush interval plus a separate send window downstream.
 """
 
 import asyncio
@@ -47,6 +52,11 @@ def redis_client(url: str) -> aioredis.Redis:
     )
 
 
+def next_grid_point(now_ms: float, steps_ms: Sequence[int]) -> int:
+    """The first multiple of any of the steps after now (ms since the epoch)."""
+    return min((int(now_ms // step) + 1) * step for step in steps_ms)
+
+
 class FeedRunner:
     def __init__(
         self,
@@ -56,7 +66,7 @@ class FeedRunner:
         store_fields: Sequence[str],
         flush_ms: int = 100,
         stale_after: float = 15.0,
-        publish_ms: int | None = 100,
+        publish_ms: int | None = live.PUBLISH_EVERY_MS,
         universe_loader: Callable[[], Sequence[Instrument]] | None = None,
     ):
         self.adapter = adapter
@@ -64,7 +74,7 @@ class FeedRunner:
         self.instruments = {i.symbol: i for i in instruments}
         self.redis = redis_client(redis_url)
         self.writer = store.TickWriter(self.redis, self.exchange)
-        self.flush_s = flush_ms / 1000
+        self.flush_ms = flush_ms
         self.stale_after = stale_after
         self.stats = FeedStats()
         self.conflator = Conflator(adapter.field_map, store_fields)
@@ -83,11 +93,10 @@ class FeedRunner:
         self._status_written = False
         self._refresh: list = [None, None]  # (state, last_error) of ot:refresh
         self._rate = _RateMeter()
-        # Live updates for the dashboard (options.live), right after a flush and at
-        # most every publish_ms; None turns them off.
-        self.publish_s = publish_ms / 1000 if publish_ms else None
+        # Live updates for the dashboard (options.live) at every multiple of
+        # publish_ms, right after that flush; None turns them off.
+        self.publish_ms = publish_ms
         self._unpublished: set[str] = set()
-        self._publish_due = 0.0
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -235,15 +244,17 @@ class FeedRunner:
     # Flushing -------------------------------------------------------------------
 
     async def _flush_loop(self) -> None:
-        """Flush on a fixed cadence: a slow flush shortens the next wait."""
-        loop = asyncio.get_running_loop()
-        next_at = loop.time() + self.flush_s
+        """Flush at every point of the grid; a slow flush skips the points it missed."""
+        steps = [self.flush_ms] + ([self.publish_ms] if self.publish_ms else [])
+        at = 0
         while True:
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            next_at = max(next_at + self.flush_s, loop.time())
-            await self.flush()
+            now = max(time.time() * 1000, at)  # a sleep may end a little early
+            at = next_grid_point(now, steps)
+            await asyncio.sleep((at - now) / 1000)
+            publish = bool(self.publish_ms) and at % self.publish_ms == 0
+            await self.flush(publish_at=at if publish else None)
 
-    async def flush(self) -> bool:
+    async def flush(self, publish_at: int | None = None) -> bool:
         """Write the changed fields; after a Redis failure, rewrite everything.
 
         Contracts go out `FLUSH_CHUNK` at a time, which bounds the memory that packing
@@ -256,10 +267,8 @@ class FeedRunner:
                 await self._rewrite_all()
             else:
                 await self._write_pending()
-            if self.publish_s and time.monotonic() >= self._publish_due:
-                # Half a flush of slack: publish_ms == flush_ms means every flush.
-                self._publish_due = time.monotonic() + self.publish_s - self.flush_s / 2
-                await self.publish()
+            if publish_at is not None:
+                await self.publish(publish_at)
         except (RedisError, OSError) as exc:
             self.rewrite_all = True
             self._redis_down(exc)
@@ -273,7 +282,7 @@ class FeedRunner:
         batch = list(conflator.take_pending().items())
         for start in range(0, len(batch), FLUSH_CHUNK):
             rows = conflator.changes(batch[start : start + FLUSH_CHUNK])
-            if self.publish_s:
+            if self.publish_ms:
                 self._unpublished.update(rows)
             try:
                 await self.writer.write(rows)
@@ -314,7 +323,7 @@ class FeedRunner:
 
     # Live updates -----------------------------------------------------------------
 
-    async def publish(self) -> None:
+    async def publish(self, at: int) -> None:
         """One message per chain group naming its changed contracts, with full rows.
 
         Rows are built one group at a time, which bounds the memory this takes."""
@@ -327,13 +336,17 @@ class FeedRunner:
             if inst is not None:
                 groups.setdefault((inst.base, inst.expiry_key), []).append(symbol)
         try:
-            for (base, expiry), symbols in groups.items():
-                rows = {s: row for s in symbols if (row := self.conflator.row(s))}
-                channel = live.group_channel(
-                    live.chain_group(self.exchange, base, expiry)
-                )
-                message = live.chain_message(self.exchange, base, expiry, rows)
-                await self.redis.publish(channel, message)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for (base, expiry), symbols in groups.items():
+                    rows = {s: row for s in symbols if (row := self.conflator.row(s))}
+                    channel = live.group_channel(
+                        live.chain_group(self.exchange, base, expiry)
+                    )
+                    pipe.publish(
+                        channel,
+                        live.chain_message(self.exchange, base, expiry, rows, at),
+                    )
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             log.debug("feed %s: live update not published: %s", self.exchange, exc)
 

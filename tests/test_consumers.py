@@ -4,6 +4,7 @@ layer on the private Redis, fed by a real `run_feed` process and the simulator."
 import asyncio
 import time
 
+import orjson
 import pytest
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
@@ -13,7 +14,7 @@ from django.urls import re_path
 from dashboard.chain import CHAIN_FIELDS
 from dashboard.consumers import ChainConsumer
 from dashboard.routing import websocket_urlpatterns
-from options import store
+from options import live, store
 from tests.helpers import wait_for
 from tracker_project.asgi import application
 
@@ -112,6 +113,34 @@ async def test_a_price_set_at_the_exchange_arrives_as_a_diff(feed_for, live_sett
     assert time.monotonic() - set_at < 1.0
     assert set(row) <= set(CHAIN_FIELDS)
     assert store.read_tick(feed.redis, "bybit", symbol)["mark"] == "4321.5"
+    await communicator.disconnect()
+
+
+async def test_the_feed_publishes_on_the_250_ms_grid_and_sockets_forward_each_event(
+    feed_for, live_settings
+):
+    feed = streaming_feed(feed_for, contracts=200, rate=5000)
+    expiry, _ = chains(feed)[0]
+    pubsub = feed.redis.pubsub()
+    pubsub.subscribe(live.group_channel(live.chain_group("bybit", "BTC", expiry)))
+    communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/")
+    assert (await receive(communicator))["type"] == "snapshot"
+
+    points, diffs = [], 0
+    started = time.monotonic()
+    while time.monotonic() - started < 2.0:
+        diffs += (await receive(communicator))["type"] == "diff"
+        while message := pubsub.get_message(timeout=0):
+            if message["type"] == "message":
+                points.append(orjson.loads(message["data"])["at"])
+    elapsed = time.monotonic() - started
+    pubsub.close()
+
+    assert len(points) >= 4
+    assert all(at % live.PUBLISH_EVERY_MS == 0 for at in points)
+    assert points == sorted(set(points))  # one message per point and chain
+    # At most 4 a second: one diff per event (and the status rides with them).
+    assert diffs <= elapsed * 1000 / live.PUBLISH_EVERY_MS + 1
     await communicator.disconnect()
 
 

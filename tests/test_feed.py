@@ -97,7 +97,8 @@ def test_a_redis_outage_neither_kills_the_feed_nor_loses_the_latest_state(
 
 
 def test_sigterm_flushes_and_exits_0_within_5_seconds(feed_for):
-    feed = feed_for("--flush-ms", "60000").start()  # nothing is flushed until the end
+    # Nothing is flushed until the end (live updates would flush every 250 ms).
+    feed = feed_for("--flush-ms", "60000", "--no-publish").start()
     wait_for(lambda: "1 connection" in feed.log_tail(), 30, "the feed started")
     wait_for(lambda: feed.sim.control("state")["frames_sent"] > 2000, 20, "frames sent")
     assert not feed.redis.keys("ot:tick:*")

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from .contract import WS_FIELDS, Contract
-from .frames import MALFORMED_KINDS, malformed
+from .frames import MALFORMED_KINDS, malformed, now_ms
 from .market import MarketError
 from .rest import FAULT_MODES, Fault
 
@@ -147,8 +147,14 @@ class Control:
             raise ControlError(f"name at least one field: {', '.join(WS_FIELDS[1:])}")
         else:
             contract = market.set_fields(symbol, fields)
-        pushed = await self.server.push_now([contract])
-        return {"symbol": contract.symbol, "data": contract.data, "pushed": pushed}
+        ts = now_ms()
+        pushed = await self.server.push_now([contract], ts)
+        return {
+            "symbol": contract.symbol,
+            "data": contract.data,
+            "pushed": pushed,
+            "ts": ts,  # the pushed frames' exchange time
+        }
 
     async def list(self, params: Params) -> dict:
         try:

@@ -188,15 +188,16 @@ class SimulatorServer:
         self._silenced_until = time.monotonic() + seconds if seconds > 0 else 0.0
         self._silence_pings = pings
 
-    async def push_now(self, contracts: list[Contract]) -> int:
-        """Snapshot these contracts to every connection subscribed to them, now."""
+    async def push_now(self, contracts: list[Contract], ts: int | None = None) -> int:
+        """Snapshot these contracts to every connection subscribed to them, now (with
+        `ts` as the frames' exchange time, by default the clock's)."""
         pushed = 0
         if self.silenced():
             return pushed
         for session in list(self.sessions):
             mine = [c for c in contracts if session.topics.get(c.topic) is c and c.push]
             if mine:
-                await session.snapshot(mine)
+                await session.snapshot(mine, ts)
                 pushed += len(mine)
         return pushed
 

@@ -207,9 +207,9 @@ class Session:
         self.server.frames_sent += len(bodies)
         return True
 
-    async def snapshot(self, contracts: list[Contract]) -> None:
+    async def snapshot(self, contracts: list[Contract], ts: int | None = None) -> None:
         """Send one full snapshot per contract now (after subscribe, set, resend)."""
-        ts, deltas = now_ms(), self.server.switches.emit_deltas
+        ts, deltas = ts or now_ms(), self.server.switches.emit_deltas
         for start in range(0, len(contracts), CHUNK):
             bodies = []
             for contract in contracts[start : start + CHUNK]:
