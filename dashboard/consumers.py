@@ -150,19 +150,20 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
     async def send_due(self, at_event: bool = False) -> None:
         """Send what is due if the page has room: at once for a feed event (the feed
         paces those), otherwise only MIN_INTERVAL_S after the last message."""
-        if not (self.pending or self.resync or self.status_due):
-            return
-        if self.in_flight >= self.MAX_IN_FLIGHT:
-            self._note_blocked()
-            return
-        self.blocked_since = None
-        if not at_event and time.monotonic() - self.last_sent < self.MIN_INTERVAL_S:
-            return  # the next event, or the status ticker, takes it
         try:
-            async with self.sending:
+            async with self.sending:  # the checks too: a send may have just ended
+                if not (self.pending or self.resync or self.status_due):
+                    return
+                if self.in_flight >= self.MAX_IN_FLIGHT:
+                    self._note_blocked()
+                    return
+                self.blocked_since = None
+                since = time.monotonic() - self.last_sent
+                if not at_event and since < self.MIN_INTERVAL_S:
+                    return  # the next event, or the status ticker, takes it
                 if self.resync:
                     await self.send_snapshot()
-                elif self.pending or self.status_due:
+                else:
                     await self.send_diff()
         except ClientError as exc:
             await self.close(code=exc.code)
