@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 VENDOR := dashboard/static/dashboard/vendor
 
-.PHONY: demo run test lint bench clean static chromium
+.PHONY: demo run test lint bench bench-tools clean static chromium
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: static
+# The benchmarks also load the API with wrk.
+bench-tools: chromium
+	command -v wrk >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends wrk)
+
+bench: static bench-tools
 	$(PY) bench/feed_throughput.py
 	$(PY) bench/resubscribe_bench.py
 	$(PY) bench/dashboard_bench.py

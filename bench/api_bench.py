@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2000, help="simulator frames/s")
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        sys.exit("wrk is missing: apt-get install -y wrk")
+        sys.exit("wrk is missing: make bench-tools (or apt-get install -y wrk)")
 
     stack = Stack(contracts=2100, rate=args.rate)
     feed = stack.feed("--fields", "full")
@@ -50,9 +50,8 @@ def main() -> None:
     try:
         stack.wait_streaming()
         expiry, low, high = hundred_strikes(stack)
-        symbol = stack.client.zrangebyscore(f"ot:chain:bybit:BTC:{expiry}", low, high)[
-            STRIKES
-        ]  # a call near the middle
+        chain = stack.client.zrangebyscore(f"ot:chain:bybit:BTC:{expiry}", low, high)
+        symbol = chain[len(chain) // 2]  # a contract near the middle
         app_port = serve(servers, "tracker_project.asgi:application", stack.env)
         base = f"http://127.0.0.1:{app_port}"
         paths = {
@@ -75,17 +74,17 @@ def main() -> None:
 
 
 def hundred_strikes(stack: Stack) -> tuple[str, float, float]:
-    """The BTC expiry with the most strikes, and bounds around its middle 100."""
+    """The BTC expiry with the most strikes, and bounds around its middle 100 (all of
+    them when it has fewer: the simulated listing follows the calendar)."""
     days = stack.client.zrange("ot:expiries:bybit:BTC", 0, -1)
     best = max(days, key=lambda d: stack.client.zcard(f"ot:chain:bybit:BTC:{d}"))
     strikes = sorted(
         {s for _, s in stack.client.zrange(f"ot:chain:bybit:BTC:{best}", 0, -1,
                                              withscores=True)}
     )  # fmt: skip
-    if len(strikes) < STRIKES:
-        raise RuntimeError(f"the widest expiry {best} has only {len(strikes)} strikes")
-    start = (len(strikes) - STRIKES) // 2
-    return best, strikes[start], strikes[start + STRIKES - 1]
+    count = min(STRIKES, len(strikes))
+    start = (len(strikes) - count) // 2
+    return best, strikes[start], strikes[start + count - 1]
 
 
 def serve(servers: list, app: str, env: dict, extra_env=None) -> int:
