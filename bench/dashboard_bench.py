@@ -1,7 +1,7 @@
 """Dashboard figures: tick at the simulator to cell in the browser, and fan-out.
 
     .venv/bin/python bench/dashboard_bench.py [--ticks 100] [--clients 200]
-        [--seconds 20] [--rate 20000]
+        [--seconds 20] [--rate 20000] [--frozen 0] [--skip-browser] [--skip-fan-out]
 
 1. Tick to cell: headless Chromium on a chain page; `/sim/set` a unique markPrice on
    the ATM call and time from the pushed frame's exchange time (`ts`, when the
@@ -13,7 +13,9 @@
    clients on one chain, each acking like the page. Delivery latency per row is
    client receive time minus the row's recv_ts (when the feed received it), so it
    includes the wait for the feed's next 250 ms publish point. Target: p99 <
-   500 ms. daphne's RSS is reported.
+   500 ms. daphne's RSS is reported. With --frozen N, N of the clients stop reading
+   after the warm-up (frozen tabs): the others' figures and daphne's RSS show what
+   they cost.
 
 Everything runs on 127.0.0.1 as real processes (bench/harness.py); nothing is a test.
 """
@@ -185,20 +187,39 @@ async def client(url: str, origin: str, until: float, warm: float, out: dict) ->
                 return
 
 
-async def clients_run(url: str, origin: str, count: int, seconds: float) -> dict:
+async def frozen_client(
+    url: str, origin: str, until: float, warm: float, out: dict
+) -> None:
+    """Acks like the page until the warm-up ends, then reads nothing more: a frozen
+    tab. The server must hold at most MAX_IN_FLIGHT messages for it."""
+    async with websockets.connect(url, origin=origin, max_size=None, max_queue=1) as ws:
+        async for text in ws:
+            message = orjson.loads(text)
+            await ws.send(orjson.dumps({"type": "ack", "seq": message["seq"]}).decode())
+            if time.monotonic() >= warm:
+                break
+        out["frozen"] += 1
+        await asyncio.sleep(max(0.0, until - time.monotonic()))
+
+
+async def clients_run(
+    url: str, origin: str, count: int, seconds: float, frozen: int = 0
+) -> dict:
     out = {"messages": 0, "types": {}, "rows": [], "freshest": [], "transport": []}
+    out["frozen"] = 0
     warm = time.monotonic() + 5
     until = warm + seconds
     tasks = []
-    for _ in range(count):  # connect in a trickle, as browsers do
-        tasks.append(asyncio.create_task(client(url, origin, until, warm, out)))
+    for n in range(count):  # connect in a trickle, as browsers do
+        run = frozen_client if n < frozen else client
+        tasks.append(asyncio.create_task(run(url, origin, until, warm, out)))
         await asyncio.sleep(0.01)
     results = await asyncio.gather(*tasks, return_exceptions=True)
     out["errors"] = [repr(r) for r in results if isinstance(r, Exception)][:5]
     return out
 
 
-def fan_out(count: int, seconds: float, rate: int) -> dict:
+def fan_out(count: int, seconds: float, rate: int, frozen: int = 0) -> dict:
     stack = Stack(contracts=2100, rate=rate)
     feed = stack.feed()
     daphne = None
@@ -218,14 +239,17 @@ def fan_out(count: int, seconds: float, rate: int) -> dict:
         }
         cpu_before = {name: cpu_seconds(pid) for name, pid in procs.items()}
         started = time.monotonic()
-        out = asyncio.run(clients_run(url, origin, count, seconds))
+        out = asyncio.run(clients_run(url, origin, count, seconds, frozen))
         elapsed = time.monotonic() - started
         status = stack.feed_status()
         return {
             "clients": count,
+            "frozen_clients": out["frozen"],
             "chain_contracts": len(index),
             "feed_msgs_per_s": status.get("msgs_per_s"),
-            "messages_per_client_per_s": round(out["messages"] / count / seconds, 2),
+            "messages_per_client_per_s": round(
+                out["messages"] / (count - frozen) / seconds, 2
+            ),
             "message_types": out["types"],
             "row_latency_p50_ms": round(percentile(out["rows"], 50), 1),
             "row_latency_p99_ms": round(percentile(out["rows"], 99), 1),
@@ -254,6 +278,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rate", type=int, default=20000)
+    parser.add_argument(
+        "--frozen", type=int, default=0,
+        help="of the clients, this many stop reading after the warm-up",
+    )  # fmt: skip
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-fan-out", action="store_true")
     args = parser.parse_args()
@@ -262,7 +290,7 @@ def main() -> None:
     if not args.skip_fan_out:
         print(
             "fan-out:",
-            json.dumps(fan_out(args.clients, args.seconds, args.rate)),
+            json.dumps(fan_out(args.clients, args.seconds, args.rate, args.frozen)),
             flush=True,
         )
 
