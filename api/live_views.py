@@ -1,6 +1,9 @@
 """The Redis-backed endpoints. Chain and ticks are served by async handlers (api.fast)
 with these DRF views behind them for the browsable API and the schema."""
 
+from functools import partial
+
+import orjson
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -10,6 +13,7 @@ from rest_framework.views import APIView
 
 from api import chain, params, status
 from api.client import async_client, bulk_reader, sync_client
+from api.coalesce import coalescer
 from api.errors import errors
 from api.fast import CsvRenderer, json_response
 from api.serializers import (
@@ -82,15 +86,23 @@ def _chain_args(query, exchange, base, expiry):
 
 async def chain_handler(request, fmt, exchange, base, expiry):
     args = _chain_args(request.GET, exchange, base, expiry)
-    data = await chain.a_chain(async_client(), *args, bulk=bulk_reader())
+    # Requests for the same chain at the same time share the read (api.coalesce).
+    body = await coalescer().run((fmt, *args), partial(_chain_body, fmt, args))
     if fmt == "csv":
         name = f"{args[0]}-{args[1]}-{args[2]}.csv"
         return HttpResponse(
-            chain.csv_bytes(data, args[3].fields),
+            body,
             content_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return json_response(data)
+    return HttpResponse(body, content_type="application/json")
+
+
+async def _chain_body(fmt: str, args: tuple) -> bytes:
+    data = await chain.a_chain(async_client(), *args, bulk=bulk_reader())
+    if fmt == "csv":
+        return chain.csv_bytes(data, args[3].fields)
+    return orjson.dumps(data)
 
 
 class TickView(APIView):

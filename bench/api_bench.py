@@ -3,12 +3,15 @@
     .venv/bin/python bench/api_bench.py [--seconds 8] [--rate 2000]
 
 Starts a private Redis, the simulator (2,100 contracts) and run_feed (bench/harness.py),
-serves the project with daphne on loopback, and loads it with wrk (`apt-get install
-wrk`): one connection for p50, then 50 connections for requests/s and p99. The
+serves the project with daphne on loopback, and loads it with wrk (`make bench-tools`):
+one connection for p50, then 50 connections for requests/s and p99. The
 reference is the same daphne serving the same response bytes from one async Django view
 with no app and no middleware (bench/api_reference.py), measured in the same run; the
-ratios are the figures that hold from day to day. Also prints the server time of one
-chain read through options.store. Prints figures; not a test.
+ratios are the figures that hold from day to day. Concurrent requests for the same
+chain share their reads (api/coalesce.py), so the chain is measured twice: every
+connection asking for the same chain, then each request for a different window of
+half the strikes (`chain_distinct`), which no two connections share. Also prints the
+server time of one chain read through options.store. Prints figures; not a test.
 """
 
 import argparse
@@ -49,7 +52,8 @@ def main() -> None:
     servers: list[subprocess.Popen] = []
     try:
         stack.wait_streaming()
-        expiry, low, high = hundred_strikes(stack)
+        expiry, strikes = widest_expiry(stack)
+        low, high = middle(strikes, STRIKES)
         chain = stack.client.zrangebyscore(f"ot:chain:bybit:BTC:{expiry}", low, high)
         symbol = chain[len(chain) // 2]  # a contract near the middle
         app_port = serve(servers, "tracker_project.asgi:application", stack.env)
@@ -65,6 +69,15 @@ def main() -> None:
         results = {"store_chain_read_ms": store_ms}
         for name, path in paths.items():
             results[name] = compare(servers, base + path, stack, args.seconds)
+        # Polling clients of one chain share reads (api/coalesce.py); here none can.
+        chain_path = f"/api/chain/bybit/BTC/{expiry}/"
+        distinct = [
+            base + f"{chain_path}?strike_min={lo}&strike_max={hi}"
+            for lo, hi in windows(strikes)
+        ]
+        results["chain_distinct"] = compare(
+            servers, distinct[0], stack, args.seconds, rotate=distinct
+        )
         report(results)
     finally:
         for proc in servers:
@@ -73,18 +86,33 @@ def main() -> None:
         stack.close()
 
 
-def hundred_strikes(stack: Stack) -> tuple[str, float, float]:
-    """The BTC expiry with the most strikes, and bounds around its middle 100 (all of
-    them when it has fewer: the simulated listing follows the calendar)."""
+def widest_expiry(stack: Stack) -> tuple[str, list[float]]:
+    """The BTC expiry with the most strikes, and its strikes."""
     days = stack.client.zrange("ot:expiries:bybit:BTC", 0, -1)
     best = max(days, key=lambda d: stack.client.zcard(f"ot:chain:bybit:BTC:{d}"))
     strikes = sorted(
         {s for _, s in stack.client.zrange(f"ot:chain:bybit:BTC:{best}", 0, -1,
                                              withscores=True)}
     )  # fmt: skip
-    count = min(STRIKES, len(strikes))
+    return best, strikes
+
+
+def middle(strikes: list[float], count: int) -> tuple[float, float]:
+    """Bounds around the middle `count` strikes (all of them when there are fewer:
+    the simulated listing follows the calendar)."""
+    count = min(count, len(strikes))
     start = (len(strikes) - count) // 2
-    return best, strikes[start], strikes[start + count - 1]
+    return strikes[start], strikes[start + count - 1]
+
+
+def windows(strikes: list[float], count: int = 50) -> list[tuple[float, float]]:
+    """Up to `count` different windows of half the strikes each, one strike apart:
+    requests that no two connections share."""
+    width = len(strikes) // 2
+    return [
+        (strikes[i], strikes[i + width - 1])
+        for i in range(min(count, len(strikes) - width + 1))
+    ]
 
 
 def serve(servers: list, app: str, env: dict, extra_env=None) -> int:
@@ -99,8 +127,11 @@ def serve(servers: list, app: str, env: dict, extra_env=None) -> int:
     return port
 
 
-def compare(servers: list, url: str, stack: Stack, seconds: float) -> dict:
-    """The endpoint and its reference (same bytes, bare Django view), interleaved."""
+def compare(
+    servers: list, url: str, stack: Stack, seconds: float, rotate: list[str] = ()
+) -> dict:
+    """The endpoint and its reference (same bytes, bare Django view), interleaved.
+    With `rotate`, the API's requests go round those URLs, one after the other."""
     body = httpx.get(url).content
     path = Path(tempfile.mkdtemp(prefix="ot-api-ref-")) / "body"
     path.write_bytes(body)
@@ -110,10 +141,12 @@ def compare(servers: list, url: str, stack: Stack, seconds: float) -> dict:
     ref_url = f"http://127.0.0.1:{ref_port}/" + url.split("/", 3)[3]
     assert httpx.get(ref_url).content == body
     out = {"bytes": len(body)}
+    script = rotation_script(rotate) if rotate else None
     for label, conns in (("single", 1), ("c50", 50)):
         for who, target in (("api", url), ("ref", ref_url)):
-            wrk(target, 1, min(seconds, 2))  # warm-up
-            out[f"{who}_{label}"] = wrk(target, conns, seconds)
+            extra = script if who == "api" else None
+            wrk(target, 1, min(seconds, 2), extra)  # warm-up
+            out[f"{who}_{label}"] = wrk(target, conns, seconds, extra)
     stop(servers.pop())
     return out
 
@@ -127,10 +160,22 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def wrk(url: str, connections: int, seconds: float) -> dict:
+def rotation_script(urls: list[str]) -> Path:
+    """A wrk script whose requests go round the URLs' paths."""
+    paths = ", ".join(f'"/{u.split("/", 3)[3]}"' for u in urls)
+    script = Path(tempfile.mkdtemp(prefix="ot-api-wrk-")) / "rotate.lua"
+    script.write_text(
+        f"local paths = {{{paths}}}\nlocal n = 0\n"
+        "request = function()\n  n = n + 1\n"
+        '  return wrk.format("GET", paths[n % #paths + 1])\nend\n'
+    )
+    return script
+
+
+def wrk(url: str, connections: int, seconds: float, script: Path | None = None) -> dict:
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{max(int(seconds), 1)}s",
-         "--latency", url],
+         "--latency", *(["-s", str(script)] if script else []), url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     latency = {
@@ -198,7 +243,7 @@ def report(results: dict) -> None:
         f" ms (p99 {store_ms['store_read']['p99']:.2f}); whole async handler incl."
         f" shaping + orjson: p50 {store_ms['handler']['p50']:.2f} ms"
     )
-    for name in ("chain", "ticks"):
+    for name in ("chain", "ticks", "chain_distinct"):
         r = results[name]
         a1, r1, a50, r50 = r["api_single"], r["ref_single"], r["api_c50"], r["ref_c50"]
         print(f"\n/{name}/ ({r['bytes']} bytes)")

@@ -1,5 +1,6 @@
 """Helpers for tests that run the real processes."""
 
+import contextlib
 import time
 
 import redis
@@ -62,15 +63,22 @@ class Feed:
     def log_tail(self) -> str:
         return self.log.read_text()[-3000:] if self.log.exists() else ""
 
-    def converges(self, timeout: float = 20) -> None:
-        """Pause the simulator and check every contract is exact in Redis."""
+    @contextlib.contextmanager
+    def still(self, timeout: float = 20):
+        """For the block: the exchange silent, every contract exact in Redis."""
         self.sim.control("silence", seconds=30)
         try:
             wait_for(
                 lambda: not self.sim.mismatches(self.redis), timeout, "exact state"
             )
+            yield
         finally:
             self.sim.control("silence", seconds=0)
+
+    def converges(self, timeout: float = 20) -> None:
+        """Pause the simulator and check every contract is exact in Redis."""
+        with self.still(timeout):
+            pass
 
     def stop(self) -> int:
         return self.process.stop()

@@ -4,6 +4,7 @@ One feed streams for the whole module (starting one costs seconds); each test ge
 own database rows from the simulator's listing (refresh_universe in-process).
 """
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
@@ -76,12 +77,8 @@ def error_of(response, status: int, field=None) -> dict:
 
 def test_the_chain_has_one_row_per_strike_with_exactly_what_redis_holds(stack):
     expiry = widest_btc_expiry(stack)
-    stack.sim.control("silence", seconds=30)
-    try:
-        wait_for(lambda: not stack.sim.mismatches(stack.redis), 15, "a still market")
+    with stack.still():
         body = Client().get(CHAIN.format(expiry)).json()
-    finally:
-        stack.sim.control("silence", seconds=0)
     index = stack.redis.zrange(f"ot:chain:bybit:BTC:{expiry}", 0, -1, withscores=True)
     assert body["exchange"] == "bybit" and body["expiry"] == expiry
     assert len(body["rows"]) == len({score for _, score in index})
@@ -394,20 +391,23 @@ def test_redis_clients_reset_with_the_setting(stack, settings):
 # The ASGI shortcut for the hot reads (api/asgi.py) --------------------------------
 
 
-async def asgi_get(path: str, **headers) -> httpx.Response:
+async def asgi_gets(paths: list[str], **headers) -> list[httpx.Response]:
+    """GETs through the project's ASGI application, all at once."""
     from tracker_project.asgi import application
 
     transport = httpx.ASGITransport(app=application)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
-        return await c.get(path, headers=headers)
+        return await asyncio.gather(*(c.get(path, headers=headers) for path in paths))
+
+
+async def asgi_get(path: str, **headers) -> httpx.Response:
+    return (await asgi_gets([path], **headers))[0]
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_asgi_shortcut_answers_exactly_as_the_django_view(stack):
     expiry = widest_btc_expiry(stack)
-    stack.sim.control("silence", seconds=30)
-    try:
-        wait_for(lambda: not stack.sim.mismatches(stack.redis), 15, "a still market")
+    with stack.still():
         path = CHAIN.format(expiry) + "?around_atm=3&fields=bid,ask,mark"
         fast = await asgi_get(path)
         slow = await AsyncClient().get(path)
@@ -416,8 +416,20 @@ async def test_the_asgi_shortcut_answers_exactly_as_the_django_view(stack):
         symbol = fast.json()["rows"][0]["call"]["symbol"]
         tick = await asgi_get(f"/api/ticks/bybit/{symbol}/")
         assert tick.json()["symbol"] == symbol and tick.json()["mark"]
-    finally:
-        stack.sim.control("silence", seconds=0)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_concurrent_requests_for_one_chain_share_reads(stack):
+    expiry = widest_btc_expiry(stack)
+    with stack.still():
+        path = CHAIN.format(expiry) + "?around_atm=5"
+        alone = await asgi_get(path)
+        reads_before = stack.redis.info("commandstats")["cmdstat_zrange"]["calls"]
+        burst = await asgi_gets([path] * 30)
+        reads = stack.redis.info("commandstats")["cmdstat_zrange"]["calls"]
+    # The same bytes as a request of its own, for a fraction of the reads.
+    assert all(r.status_code == 200 and r.content == alone.content for r in burst)
+    assert 1 <= reads - reads_before < 10
 
 
 @pytest.mark.django_db(transaction=True)
