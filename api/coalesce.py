@@ -30,6 +30,7 @@ class Coalescer:
             task = asyncio.ensure_future(
                 self._execute(key, make, self._running.get(key))
             )
+            task.add_done_callback(_seen)
             self._queued[key] = task
         # A request that goes away does not cancel the others' execution.
         return await asyncio.shield(task)
@@ -44,6 +45,12 @@ class Coalescer:
         finally:
             if self._running.get(key) is me:
                 del self._running[key]
+
+
+def _seen(task: asyncio.Task) -> None:
+    """Marks the outcome as retrieved: when every waiter went away, nobody else will."""
+    if not task.cancelled():
+        task.exception()
 
 
 _by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
