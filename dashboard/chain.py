@@ -21,6 +21,8 @@ CHAIN_FIELDS = (
     "bid", "bid_size", "bid_iv", "ask", "ask_size", "ask_iv", "mark", "mark_iv",
     "last", "oi", "volume_24h", "delta", "underlying", "index", "ts", "recv_ts",
 )  # fmt: skip
+# Feed states that mean Redis was unreachable: the feed's own, and ours (_read_status).
+REDIS_OUTAGE_STATES = ("redis-down", "redis-unreachable")
 STALE_AFTER_MS = 5000  # a feed heartbeat older than this shows the stale badge
 STATUS_EVERY_S = 1.0  # the feed writes its status every second
 DAY_MS = 86_400_000

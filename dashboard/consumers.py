@@ -68,6 +68,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.blocked_since: float | None = None
         self.resync = False
         self.status_due = False
+        self.recovering = 0  # healthy statuses to wait for after a Redis outage
         # The status ticker sends too: one send at a time keeps `seq` in order.
         self.sending = asyncio.Lock()
         self.ticker: asyncio.Task | None = None
@@ -230,7 +231,21 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
     async def _status(self) -> dict:
         self.status_due = False
         status = await chain.feed_status(async_client(), self.exchange)
-        return chain.health(status, chain.now_ms())
+        health = chain.health(status, chain.now_ms())
+        self._after_outage(health["state"])
+        return health
+
+    def _after_outage(self, state: str) -> None:
+        """Live updates published while Redis was away, or while the channel layer
+        was reconnecting to it (it retries every second), are lost: once the feed
+        has been streaming again for a second, the page gets a fresh snapshot."""
+        if state in chain.REDIS_OUTAGE_STATES:
+            self.recovering = 2
+        elif self.recovering and state == "streaming":
+            self.recovering -= 1
+            if not self.recovering:
+                log.info("chain %s: Redis is back; resync", self.group)
+                self.start_resync()
 
     async def _send(self, message: dict) -> None:
         self.sent_seq += 1

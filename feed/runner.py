@@ -300,6 +300,9 @@ class FeedRunner:
         for rows in self.conflator.take_all(FLUSH_CHUNK):
             written += await self.writer.write(rows)
         self.rewrite_all = False
+        if self.publish_ms:
+            # Pages missed what changed while Redis was away: they get it all once.
+            self._unpublished.update(self.instruments)
         log.info(
             "feed %s: wrote the full state of %d contracts", self.exchange, written
         )

@@ -21,11 +21,8 @@ from tracker_project.asgi import application
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
 
-@pytest.fixture
-def live_settings(settings, redis_url):
-    """The store readers and the channel layer on this test's private Redis."""
-    settings.REDIS_URL = redis_url
-    settings.CHANNEL_LAYERS = {
+def layer_settings(redis_url: str) -> dict:
+    return {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
@@ -35,6 +32,13 @@ def live_settings(settings, redis_url):
             },
         }
     }
+
+
+@pytest.fixture
+def live_settings(settings, redis_url):
+    """The store readers and the channel layer on this test's private Redis."""
+    settings.REDIS_URL = redis_url
+    settings.CHANNEL_LAYERS = layer_settings(redis_url)
     return settings
 
 
@@ -164,6 +168,38 @@ async def test_each_socket_gets_only_its_own_expiry(feed_for, live_settings):
     assert seen_b <= set(symbols_b)
     await socket_a.disconnect()
     await socket_b.disconnect()
+
+
+async def test_a_change_made_while_redis_was_down_reaches_the_page_after(
+    feed_for, own_redis, settings
+):
+    settings.REDIS_URL = own_redis.url
+    settings.CHANNEL_LAYERS = layer_settings(own_redis.url)
+    feed = streaming_feed(feed_for, redis_url=own_redis.url)
+    expiry, symbols = chains(feed)[0]
+    communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/")
+    assert (await receive(communicator))["type"] == "snapshot"
+    symbol = symbols[len(symbols) // 2]
+
+    own_redis.stop()
+    await asyncio.sleep(1)  # the feed has failed a flush and is retrying
+    await asyncio.to_thread(feed.sim.control, "set", symbol=symbol, markPrice="777.5")
+    feed.sim.control("silence", seconds=60)  # nothing changes after this
+    await asyncio.sleep(1)
+    own_redis.start()  # empty: it keeps nothing on disk
+
+    # Live updates published while the socket's channel layer was reconnecting are
+    # lost; the consumer sends a fresh snapshot once Redis is back, which has the
+    # price. (The feed's status goes out every second meanwhile, so no receive times
+    # out, which would cancel the consumer.)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        row = (await receive(communicator, wait=5))["rows"].get(symbol)
+        if row and row.get("mark") == "777.5":
+            break
+    else:
+        pytest.fail("the change made during the outage never reached the socket")
+    await communicator.disconnect()
 
 
 class ProbeConsumer(ChainConsumer):
