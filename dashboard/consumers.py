@@ -9,7 +9,7 @@ The page answers {"type": "ack", "seq": n} once it has applied message n.
 The feed publishes a chain's changes at most every options.live.PUBLISH_EVERY_MS
 (250 ms, on the wall clock) and each event goes out at once: the feed's grid is the
 4-a-second limit, and a change waits for one window, not two. Every socket of a chain
-sends the same event, so its JSON is built once per process (chain.event_json).
+sends the same event, so its JSON is built once per process (chain.rows_json).
 
 Every buffer is bounded. At most MAX_IN_FLIGHT messages go unacknowledged; meanwhile
 rows merge per symbol into `pending`, which holds at most one row per contract of the
@@ -217,10 +217,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         message = {"type": "diff"}
         if self.status_due:
             message["status"] = await self._status()
-        self.sent_seq += 1
-        self.last_sent = time.monotonic()
-        message["seq"] = self.sent_seq
-        message["server_ts"] = chain.now_ms()
+        self._stamp(message)
         # An event's rows are shared by every socket of the chain: their JSON is
         # built once per process (chain.rows_json), not once per socket.
         head = orjson.dumps(message)
@@ -248,8 +245,12 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
                 self.start_resync()
 
     async def _send(self, message: dict) -> None:
+        self._stamp(message)
+        await self.send_json(message)
+
+    def _stamp(self, message: dict) -> None:
+        """Number a message about to leave, and note when it left."""
         self.sent_seq += 1
         self.last_sent = time.monotonic()
         message["seq"] = self.sent_seq
         message["server_ts"] = chain.now_ms()
-        await self.send_json(message)
