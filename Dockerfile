@@ -1,4 +1,6 @@
 # One image for every process of the tracker; the compose files pick the command.
+# .dockerignore leaves out what only development uses (simulator, devtools, tests,
+# bench) and requirements/base.txt holds the runtime dependencies alone.
 FROM node:20-slim AS assets
 WORKDIR /src
 COPY package.json package-lock.json ./

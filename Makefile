@@ -32,10 +32,10 @@ chromium:
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
 
 demo: $(STAMP) $(NPM_STAMP)
-	$(PY) -m tracker_project.launch demo
+	$(PY) -m devtools.launch demo
 
 run: $(STAMP) $(NPM_STAMP)
-	$(PY) -m tracker_project.launch live
+	$(PY) -m devtools.launch live
 
 test: static chromium
 	$(PY) -m pytest

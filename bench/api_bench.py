@@ -30,12 +30,11 @@ from pathlib import Path
 import httpx
 import redis.asyncio
 
-from harness import ROOT, Stack, percentile  # noqa: I001  (bench/ is on sys.path)
-from tracker_project.devprocs import wait_for_port
-from tracker_project.localredis import free_port
+from harness import Stack, percentile
+
+from devtools.processes import Daphne, free_port
 
 STRIKES = 100  # the issue's chain: 100 strikes, 200 contracts
-DAPHNE = str(Path(sys.executable).parent / "daphne")
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
@@ -49,14 +48,14 @@ def main() -> None:
 
     stack = Stack(contracts=2100, rate=args.rate)
     feed = stack.feed("--fields", "full")
-    servers: list[subprocess.Popen] = []
+    servers: list[Daphne] = []
     try:
-        stack.wait_streaming()
+        feed.wait_streaming()
         expiry, strikes = widest_expiry(stack)
         low, high = middle(strikes, STRIKES)
         chain = stack.client.zrangebyscore(f"ot:chain:bybit:BTC:{expiry}", low, high)
         symbol = chain[len(chain) // 2]  # a contract near the middle
-        app_port = serve(servers, "tracker_project.asgi:application", stack.env)
+        app_port = serve(servers, "tracker_project.asgi:application", stack)
         base = f"http://127.0.0.1:{app_port}"
         paths = {
             "chain": f"/api/chain/bybit/BTC/{expiry}/"
@@ -65,7 +64,7 @@ def main() -> None:
         }
         rows = len(httpx.get(base + paths["chain"]).json()["rows"])
         print(f"chain: BTC {expiry}, {rows} strikes, {2 * rows} contracts")
-        store_ms = store_read_ms(stack.redis.url, expiry, low, high)
+        store_ms = store_read_ms(stack.redis_url, expiry, low, high)
         results = {"store_chain_read_ms": store_ms}
         for name, path in paths.items():
             results[name] = compare(servers, base + path, stack, args.seconds)
@@ -80,8 +79,8 @@ def main() -> None:
         )
         report(results)
     finally:
-        for proc in servers:
-            stop(proc)
+        for server in servers:
+            server.stop()
         feed.stop()
         stack.close()
 
@@ -115,16 +114,14 @@ def windows(strikes: list[float], count: int = 50) -> list[tuple[float, float]]:
     ]
 
 
-def serve(servers: list, app: str, env: dict, extra_env=None) -> int:
-    port = free_port()
-    proc = subprocess.Popen(
-        [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "-v", "0", app],
-        cwd=ROOT,
-        env={**os.environ, **env, **(extra_env or {})},
-    )
-    servers.append(proc)
-    wait_for_port(port, 30, proc)
-    return port
+def serve(servers: list, app: str, stack: Stack, extra_env=None) -> int:
+    """daphne serving `app` on a free port (logging only errors); its port."""
+    server = Daphne(
+        free_port(), {**stack.env, **(extra_env or {})}, stack.workdir / "daphne.log",
+        app=app, options=("-v", "0"),
+    )  # fmt: skip
+    servers.append(server.start())
+    return server.port
 
 
 def compare(
@@ -137,7 +134,7 @@ def compare(
     path.write_bytes(body)
     ref_env = {"DJANGO_SETTINGS_MODULE": "bench.api_reference",
                "API_REFERENCE_BODY": str(path)}  # fmt: skip
-    ref_port = serve(servers, "bench.api_reference:application", {}, ref_env)
+    ref_port = serve(servers, "bench.api_reference:application", stack, ref_env)
     ref_url = f"http://127.0.0.1:{ref_port}/" + url.split("/", 3)[3]
     assert httpx.get(ref_url).content == body
     out = {"bytes": len(body)}
@@ -147,17 +144,8 @@ def compare(
             extra = script if who == "api" else None
             wrk(target, 1, min(seconds, 2), extra)  # warm-up
             out[f"{who}_{label}"] = wrk(target, conns, seconds, extra)
-    stop(servers.pop())
+    servers.pop().stop()  # SIGTERM; killed when it lingers on open keep-alives
     return out
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:  # daphne can linger on open keep-alives
-        proc.kill()
-        proc.wait()
 
 
 def rotation_script(urls: list[str]) -> Path:

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,10 +33,9 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, Stack, cpu_seconds, percentile, rss_mb  # noqa: E402
+from bench.harness import Stack, cpu_seconds, percentile, rss_mb  # noqa: E402
+from devtools.processes import Daphne, free_port  # noqa: E402
 from options import live, store  # noqa: E402
-from tracker_project.devprocs import wait_for_port  # noqa: E402
-from tracker_project.localredis import free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -46,21 +44,8 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-class Daphne:
-    def __init__(self, stack: Stack):
-        self.port = free_port()
-        log = open(stack.workdir / "daphne.log", "ab")  # noqa: SIM115 - the child's
-        self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1",
-             "-p", str(self.port), "tracker_project.asgi:application"],
-            env={**os.environ, **stack.env}, cwd=ROOT,
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_for_port(self.port, 30, self.proc)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+def start_daphne(stack: Stack) -> Daphne:
+    return Daphne(free_port(), stack.env, stack.workdir / "daphne.log").start()
 
 
 def biggest_chain(stack: Stack, base: str = "BTC") -> tuple[str, list[tuple]]:
@@ -97,8 +82,8 @@ def tick_to_cell(ticks: int) -> dict:
     daphne = None
     try:
         stack.run("collectstatic", "--noinput", "-v", "0")
-        stack.wait_streaming()
-        daphne = Daphne(stack)
+        feed.wait_streaming()
+        daphne = start_daphne(stack)
         expiry, index = biggest_chain(stack)
         symbol = atm_call(stack, index)
         selector = f'[data-symbol="{symbol}"][data-field="mark"]'
@@ -224,8 +209,8 @@ def fan_out(count: int, seconds: float, rate: int, frozen: int = 0) -> dict:
     feed = stack.feed()
     daphne = None
     try:
-        stack.wait_streaming()
-        daphne = Daphne(stack)
+        feed.wait_streaming()
+        daphne = start_daphne(stack)
         expiry, index = biggest_chain(stack)
         url = f"ws://127.0.0.1:{daphne.port}/ws/chain/bybit/BTC/{expiry}/"
         origin = f"http://127.0.0.1:{daphne.port}"
@@ -234,7 +219,7 @@ def fan_out(count: int, seconds: float, rate: int, frozen: int = 0) -> dict:
             "daphne": daphne.proc.pid,
             "feed": feed.pid,
             "simulator": stack.sim.pid,
-            "redis": stack.redis.process.pid,
+            "redis": stack.redis_server.pid,
             "clients": os.getpid(),
         }
         cpu_before = {name: cpu_seconds(pid) for name, pid in procs.items()}

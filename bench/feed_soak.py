@@ -19,7 +19,7 @@ def main() -> None:
     stack = Stack(contracts=args.contracts, rate=args.contracts * 10)
     feed = stack.feed(*(["--no-publish"] if args.no_publish else []))
     try:
-        stack.wait_streaming()
+        feed.wait_streaming()
         time.sleep(30)  # warm-up: every contract seen, buffers at their size
         samples = []
         deadline = time.monotonic() + args.minutes * 60

@@ -21,7 +21,7 @@ FEED_ARGS: list[str] = []  # set from the command line
 def measure_feed(stack: Stack, seconds: float, warmup: float = 3.0) -> dict:
     feed = stack.feed(*FEED_ARGS)
     try:
-        stack.wait_streaming()
+        feed.wait_streaming()
         time.sleep(warmup)
         m0, c0, t0 = (
             int(stack.feed_status()["msgs_total"]),
@@ -103,7 +103,7 @@ def real_rate(args) -> None:
         bare = stack.bare_client(args.seconds)
         feed = stack.feed(*FEED_ARGS)
         try:
-            stack.wait_streaming()
+            feed.wait_streaming()
             time.sleep(3)
             c0, m0, t0 = (
                 cpu_seconds(feed.pid),
@@ -111,7 +111,7 @@ def real_rate(args) -> None:
                 time.perf_counter(),
             )
             sample = stack.symbols[:: max(1, len(stack.symbols) // 100)]
-            lat = asyncio.run(sample_latency(stack.redis.url, sample, args.seconds))
+            lat = asyncio.run(sample_latency(stack.redis_url, sample, args.seconds))
             c1, m1, t1 = (
                 cpu_seconds(feed.pid),
                 int(stack.feed_status()["msgs_total"]),
@@ -148,7 +148,7 @@ def redis_memory(stack: Stack, profile: str) -> float:
     base = stack.client.info("memory")["used_memory"]
     feed = stack.feed("--fields", profile, *FEED_ARGS)
     try:
-        stack.wait_streaming()
+        feed.wait_streaming()
         time.sleep(3)
         used = stack.client.info("memory")["used_memory"]
     finally:

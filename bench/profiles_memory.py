@@ -19,16 +19,15 @@ from pathlib import Path
 import psutil
 
 from harness import Stack, rss_mb
-from tracker_project.devprocs import ManagedCommand, wait_for_port
-from tracker_project.localredis import free_port
+
+from devtools.processes import Daphne, ManagedProcess, free_port
 
 BIN = Path(sys.executable).parent
 
 
-def command(stack: Stack, name: str, *args: str) -> ManagedCommand:
-    cmd = ManagedCommand(env=stack.env, log_path=stack.workdir / f"{name}.log")
-    cmd.args = list(args)
-    return cmd.start()
+def command(stack: Stack, name: str, *args: str) -> ManagedProcess:
+    log = stack.workdir / f"{name}.log"
+    return ManagedProcess(*args, env=stack.env, log_path=log).start()
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -44,7 +43,7 @@ def measure(stack: Stack, name: str, processes: dict, seconds: float) -> None:
     try:
         time.sleep(seconds)
         rows = {label: tree_rss_mb(p.pid) for label, p in processes.items()}
-        rows["redis"] = rss_mb(stack.redis.process.pid)
+        rows["redis"] = rss_mb(stack.redis_server.pid)
     finally:
         for p in processes.values():
             p.stop()
@@ -66,10 +65,7 @@ def main() -> None:
         measure(stack, "minimal", {
             "feed": stack.feed("--no-publish", "--refresh-minutes", "15"),
         }, args.seconds)  # fmt: skip
-        port = free_port()
-        web = command(stack, "web", str(BIN / "daphne"), "-b", "127.0.0.1", "-p",
-                      str(port), "tracker_project.asgi:application")  # fmt: skip
-        wait_for_port(port, 30, web.proc)
+        web = Daphne(free_port(), stack.env, stack.workdir / "web.log").start()
         celery = [py, "-m", "celery", "-A", "tracker_project"]
         measure(stack, "full", {
             "feed": stack.feed(),

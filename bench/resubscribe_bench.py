@@ -15,16 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from harness import Stack
+
 from options import store
 from options.symbols import format_symbol
-from tracker_project.devprocs import ManagedCommand
 
 
 def refresh_and_notify(stack: Stack) -> float:
-    cmd = ManagedCommand(
-        "refresh_symbols", env=stack.env, log_path=stack.workdir / "r.log"
-    )
-    assert cmd.start().proc.wait(120) == 0
+    stack.run("refresh_symbols", timeout=120)
     notified = time.perf_counter()
     store.notify_universe_changed(stack.client, "bybit", "bench")
     return notified
@@ -81,7 +78,7 @@ def main() -> None:
     stack = Stack(contracts=2100, rate=21000)
     feed = stack.feed()
     try:
-        stack.wait_streaming()
+        feed.wait_streaming()
         time.sleep(3)
         expiry = new_expiry(500)
         strikes = ",".join(str(200_000 + 1000 * n) for n in range(25))

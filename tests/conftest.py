@@ -1,15 +1,27 @@
-"""Shared fixtures: a private Redis on a free port and the exchange simulator process.
+"""Shared fixtures: private Redis servers on free ports, the exchange simulator, and
+the Redis + simulator + database + feed stack (devtools/stack.py).
 
 Every test that matters talks to real servers over real sockets; nothing here reaches
-outside 127.0.0.1.
+outside 127.0.0.1. What costs seconds is made once: the migrated database for the
+session (each stack copies it), and a streaming feed for a module whose tests only
+read (`streaming_feed`).
 """
 
 import pytest
 import redis
 
-from tests.helpers import Feed
-from tracker_project.devprocs import SimulatorProcess
-from tracker_project.localredis import LocalRedis, free_port
+from devtools.database import MigratedDatabase
+from devtools.localredis import LocalRedis
+from devtools.simulators import SimulatorThread
+from devtools.stack import Feed, Stack
+
+# Up to this rate the simulator is served from a thread of the test process (no
+# process to start); above it, it gets its own process and core.
+THREAD_MAX_RATE = 5000
+
+
+def simulator_home(rate: int) -> str:
+    return "thread" if rate <= THREAD_MAX_RATE else "process"
 
 
 @pytest.fixture(scope="session")
@@ -36,17 +48,20 @@ def own_redis():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """Every app migrated once (on first use); stacks copy the file."""
+    return MigratedDatabase(tmp_path_factory.mktemp("database"))
+
+
 @pytest.fixture
-def make_simulator(tmp_path):
-    """Start simulator processes: make_simulator(contracts=..., rate=...)."""
+def make_simulator():
+    """Start simulators in this process: make_simulator(contracts=..., rate=...)."""
     started = []
 
-    def make(**kwargs) -> SimulatorProcess:
-        sim = SimulatorProcess(
-            free_port(), log_path=tmp_path / "simulator.log", **kwargs
-        )
-        started.append(sim.start())
-        return sim
+    def make(**kwargs) -> SimulatorThread:
+        started.append(SimulatorThread(**kwargs).start())
+        return started[-1]
 
     yield make
     for sim in started:
@@ -54,17 +69,41 @@ def make_simulator(tmp_path):
 
 
 @pytest.fixture
-def feed_for(tmp_path, redis_url, make_simulator):
-    """Start `run_feed` against a new simulator: feed_for(*run_feed_args, contracts=,
-    rate=, redis_url=). The feed's process, database and log live in tmp_path."""
-    feeds = []
+def feed_for(tmp_path, redis_url, migrated_database):
+    """`run_feed` (not started) against a new simulator: feed_for(*run_feed_args,
+    contracts=, rate=, redis_url=). Its stack's database and logs live in tmp_path."""
+    stacks = []
 
     def make(*args: str, contracts: int = 200, rate: int = 4000, redis_url=redis_url):
-        sim = make_simulator(contracts=contracts, rate=rate)
-        feed = Feed(tmp_path, redis_url, sim, "--stale-after", "3", *args)
-        feeds.append(feed)
-        return feed
+        stack = Stack(
+            tmp_path / f"stack{len(stacks)}", contracts, rate, redis_url=redis_url,
+            simulator=simulator_home(rate), database=migrated_database,
+        )  # fmt: skip
+        stacks.append(stack)
+        return Feed(stack, "--stale-after", "3", *args)
 
     yield make
-    for feed in feeds:
-        feed.stop()
+    for stack in stacks:
+        stack.close()
+
+
+@pytest.fixture(scope="session")
+def streaming_feed(tmp_path_factory, migrated_database):
+    """For module fixtures: streaming_feed(name, contracts=, rate=) starts a stack with
+    its own Redis and a `run_feed` on it, and returns the feed once it streams; the
+    caller closes `feed.stack`."""
+
+    def start(name: str, contracts: int = 200, rate: int = 4000) -> Feed:
+        stack = Stack(
+            tmp_path_factory.mktemp(name), contracts, rate,
+            simulator=simulator_home(rate), database=migrated_database,
+        )  # fmt: skip
+        feed = Feed(stack, "--stale-after", "3").start()
+        try:
+            feed.wait_streaming()
+        except BaseException:
+            stack.close()
+            raise
+        return feed
+
+    return start

@@ -7,11 +7,11 @@ import pytest
 import redis
 from django.contrib.auth.models import Permission
 
+from devtools.processes import free_port
 from options import store
 from options.models import OptionContract, Underlying
 from options.universe import sync_listing
 from tests.test_universe import instrument
-from tracker_project.localredis import free_port
 
 CONTRACTS = "/admin/options/optioncontract/"
 UNDERLYINGS = "/admin/options/underlying/"

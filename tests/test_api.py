@@ -17,33 +17,23 @@ from django.test import AsyncClient, Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from devtools.processes import free_port, wait_for
 from feed.exchanges.bybit.listing import BybitListing
 from feed.refresh import refresh_universe
 from options.fields import FIELDS
 from options.models import OptionContract, Underlying
-from tests.helpers import Feed, wait_for
-from tracker_project.devprocs import SimulatorProcess
-from tracker_project.localredis import LocalRedis, free_port
 
 CHAIN = "/api/chain/bybit/BTC/{}/"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(streaming_feed):
     """A private Redis, the simulator (200 contracts) and run_feed, for the module."""
-    tmp = tmp_path_factory.mktemp("api")
-    server = LocalRedis().start()
-    sim = SimulatorProcess(
-        free_port(), contracts=200, rate=2000, log_path=tmp / "sim.log"
-    ).start()
-    feed = Feed(tmp, server.url, sim, "--stale-after", "3").start()
-    feed.url = server.url
-    feed.wait_streaming()
+    feed = streaming_feed("api", contracts=200, rate=2000)
+    feed.url = feed.stack.redis_url
     wait_for(lambda: feed.redis.zrange("ot:expiries:bybit:BTC", 0, -1), 20, "indexes")
     yield feed
-    feed.stop()
-    sim.stop()
-    server.stop()
+    feed.stack.close()
 
 
 @pytest.fixture(autouse=True)

@@ -5,16 +5,13 @@ sets readiness flags (window.chainReady, window.chartsDrawn, window.lastUpdateTs
 the test waits on instead of sleeping.
 """
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from devtools.processes import BASE_DIR, Daphne, free_port
 from options import store
-from tracker_project.devprocs import BASE_DIR, ManagedCommand, wait_for_port
-from tracker_project.localredis import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -24,59 +21,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
 ARTIFACTS = BASE_DIR / "test-artifacts"
-DAPHNE = Path(sys.executable).parent / "daphne"
-
-
-class Daphne:
-    """daphne serving tracker_project.asgi on a fixed port, killable and restartable."""
-
-    def __init__(self, env: dict[str, str], log_path: Path):
-        self.port = free_port()
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "Daphne":
-        args = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(self.port)]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [*args, "tracker_project.asgi:application"],
-                env=ManagedCommand(env=self.env).env,
-                cwd=BASE_DIR,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for_port(self.port, 20, self.proc)
-        return self
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
-def daphne(feed_for, tmp_path):
+def daphne(feed_for):
     feed = feed_for(contracts=1000, rate=4000).start()
-    env = {
-        "REDIS_URL": feed.env["REDIS_URL"],
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
-        "LOG_LEVEL": "WARNING",
-    }
-    log = tmp_path / "web.log"
-    # The web database and the static files are made while the feed starts.
-    setup = [
-        ManagedCommand(command, "--noinput", "-v", "0", env=env, log_path=log).start()
-        for command in ("migrate", "collectstatic")
-    ]
+    # daphne serves from the stack's database (copied migrated) and the feed's Redis.
+    env = {**feed.stack.env, "LOG_LEVEL": "WARNING"}
+    log = feed.stack.workdir / "web.log"
+    feed.stack.run("collectstatic", "--noinput", "-v", "0")
     feed.wait_streaming()
-    for command in setup:
-        assert command.proc.wait(120) == 0, log.read_text()
-    server = Daphne(env, log).start()
+    server = Daphne(free_port(), env, log).start()
     server.feed = feed
     yield server
     server.kill()

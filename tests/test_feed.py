@@ -4,9 +4,9 @@ each in its own process, over real sockets."""
 import signal
 import time
 
+from devtools.processes import wait_for
 from feed.exchanges.bybit.listing import BybitListing
-from feed.simulator.frames import MALFORMED_KINDS
-from tests.helpers import wait_for
+from simulator.frames import MALFORMED_KINDS
 
 
 def test_every_contract_in_redis_equals_what_the_simulator_last_sent(feed_for):

@@ -3,7 +3,7 @@ without Celery, and a failing refresh leaves the universe as it was."""
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import wait_for
+from devtools.processes import wait_for
 
 
 def test_the_feed_refreshes_the_universe_itself(feed_for):

@@ -4,9 +4,8 @@ leave the chain indexes, and no untouched connection reconnects."""
 import time
 from datetime import UTC, datetime, timedelta
 
+from devtools.processes import ManagedCommand, wait_for
 from options import store
-from tests.helpers import wait_for
-from tracker_project.devprocs import ManagedCommand
 
 
 def refresh_and_notify(feed) -> float:

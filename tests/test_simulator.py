@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,10 +20,10 @@ import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from feed.simulator import Market, SimulatorServer
-from feed.simulator.contract import WS_FIELDS
-from feed.simulator.frames import MALFORMED_KINDS
 from options.symbols import parse_symbol
+from simulator import Market, SimulatorServer
+from simulator.contract import WS_FIELDS
+from simulator.frames import MALFORMED_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 REST_FIELDS = {
@@ -531,16 +532,11 @@ async def test_deltas_merge_into_what_was_sent(sim: SimulatorServer) -> None:
     assert all(last[symbol]["data"] == data for symbol, data in merged.items())
 
 
-def test_command_runs_until_sigterm() -> None:
-    env = {**os.environ, "TRACKER_FEED_ONLY": "1", "PYTHONUNBUFFERED": "1"}
+def test_python_m_simulator_runs_until_sigterm() -> None:
+    # No Django: the simulator is a package of its own, run from the project root.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "simulate_exchange",
-            "--port=0",
-            "--contracts=40",
-        ],
+        [sys.executable, "-m", "simulator", "--port=0", "--contracts=40"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -553,6 +549,39 @@ def test_command_runs_until_sigterm() -> None:
         assert httpx.get(f"{rest}/sim/state", timeout=5).json()["contracts"] == 40
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+        assert proc.stdout.read() == "simulator stopped\n"
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--rate", "-5"], "rate must be at least 0"),
+        (["--contracts", "0"], "--contracts must be at least 1"),
+        (["--unknown-topic-mode", "loud"], "invalid choice: 'loud'"),
+        (["--port", "http"], "invalid int value: 'http'"),
+    ],
+)
+def test_python_m_simulator_refuses_bad_options_saying_why(args, said) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "--port=0", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2 and said in done.stderr
+    assert done.stdout == ""  # it never said it listens
+
+
+def test_python_m_simulator_on_a_taken_port_exits_1_saying_so() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "simulator", f"--port={port}", "--contracts=40"],
+            cwd=ROOT, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert "python -m simulator: error:" in done.stderr
+    assert "address already in use" in done.stderr.lower()

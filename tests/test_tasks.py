@@ -16,15 +16,15 @@ import redis
 from celery import Celery
 from django_celery_beat.models import PeriodicTask
 
+from devtools.processes import ManagedProcess, wait_for
+from devtools.simulators import Simulator
+from devtools.stack import Stack
 from feed.refresh import LISTINGS
 from feed.tasks import refresh_symbols
 from options import store
 from options.instruments import Instrument
 from options.models import OptionContract
-from tests.helpers import wait_for
 from tests.test_universe import instrument
-from tracker_project.devprocs import ManagedCommand, SimulatorProcess
-from tracker_project.localredis import LocalRedis, free_port
 
 CHANNEL = store.universe_channel("bybit")
 
@@ -32,32 +32,31 @@ CHANNEL = store.universe_channel("bybit")
 class Worker:
     """The worker process plus what a test needs to drive and observe it."""
 
-    def __init__(self, tmp, redis_url: str, sim: SimulatorProcess):
-        self.sim = sim
-        self.db_path = tmp / "worker.sqlite3"
-        self.log = tmp / "worker.log"
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
-        self.producer = Celery("tests", broker=redis_url)
+    def __init__(self, stack: Stack):
+        self.sim = stack.sim
+        self.db_path = stack.workdir / "tracker.sqlite3"
+        self.log = stack.workdir / "worker.log"
+        self.redis = stack.client
+        self.producer = Celery("tests", broker=stack.redis_url)
         self.env = {
-            "DATABASE_URL": f"sqlite:///{self.db_path}",
-            "REDIS_URL": redis_url,
-            "BYBIT_REST_URL": sim.rest_url,
+            **stack.env,
             "TRACKER_FEED_ONLY": "0",
             "TRACKER_UNDERLYINGS": "SOL",  # one base coin: one REST request a try
             "TRACKER_REFRESH_MAX_RETRIES": "2",
             "TRACKER_REFRESH_RETRY_BACKOFF": "1",
             "PYTHONUNBUFFERED": "1",
         }
-        migrate = ManagedCommand("migrate", "-v", "0", env=self.env, log_path=self.log)
-        assert migrate.start().proc.wait(60) == 0, self.log.read_text()
-        self.process = ManagedCommand(env=self.env, log_path=self.log)
-        self.process.args = [
+        self.process = ManagedProcess(
             sys.executable, "-m", "celery", "-A", "tracker_project", "worker",
             "-l", "info", "--concurrency", "1", "--without-gossip",
-            "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
+            "--without-mingle", "--without-heartbeat", env=self.env, log_path=self.log,
+        )  # fmt: skip
         self.process.start()
-        wait_for(lambda: "ready." in self.log_tail(), 60, "worker ready")
+        try:
+            wait_for(lambda: "ready." in self.log_tail(), 60, self.log_tail)
+        except TimeoutError:
+            self.stop()
+            raise
 
     def log_tail(self) -> str:
         return self.log.read_text()[-4000:] if self.log.exists() else ""
@@ -90,22 +89,23 @@ class Worker:
     def stop(self) -> None:
         self.process.stop()
         self.producer.close()
-        self.redis.close()
 
 
 @pytest.fixture(scope="module")
-def worker(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("worker")
-    broker = LocalRedis().start()
-    sim = SimulatorProcess(
-        free_port(), contracts=100, rate=50, log_path=tmp / "sim.log"
-    )
-    sim.start()
-    worker = Worker(tmp, broker.url, sim)
+def worker(tmp_path_factory, migrated_database):
+    # The stack's Redis is the broker; its database, the worker's alone.
+    stack = Stack(
+        tmp_path_factory.mktemp("worker"), contracts=100, rate=50,
+        simulator="thread", database=migrated_database,
+    )  # fmt: skip
+    try:
+        worker = Worker(stack)
+    except BaseException:
+        stack.close()
+        raise
     yield worker
     worker.stop()
-    sim.stop()
-    broker.stop()
+    stack.close()
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def universe_messages(worker):
     pubsub.close()
 
 
-def listed(sim: SimulatorProcess) -> set[str]:
+def listed(sim: Simulator) -> set[str]:
     """The SOL symbols that the simulator's REST listing names now."""
     url = f"{sim.rest_url}/v5/market/instruments-info"
     params = {"category": "option", "baseCoin": "SOL", "limit": 1000}
@@ -138,7 +138,7 @@ def listed(sim: SimulatorProcess) -> set[str]:
     return {item["symbol"] for item in items}
 
 
-def list_new(sim: SimulatorProcess, strikes: str) -> list[str]:
+def list_new(sim: Simulator, strikes: str) -> list[str]:
     """List SOL calls and puts of a far expiry at the simulator; their symbols."""
     expiry = (date.today() + timedelta(days=400)).isoformat()
     return sim.control("list", base="SOL", expiry=expiry, strikes=strikes)["listed"]

@@ -1,9 +1,7 @@
 """The symbol universe: models, the sync service, the Bybit listing client, refresh."""
 
-import asyncio
 import re
 import socket
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -13,6 +11,7 @@ import orjson
 import pytest
 from django.core.management import CommandError, call_command
 
+from devtools.simulators import SimulatorThread
 from feed.exchanges.bybit.listing import BybitListing, ListingError, parse_item
 from feed.refresh import refresh_universe
 from options.instruments import Instrument
@@ -480,51 +479,24 @@ def test_command_fails_when_every_coin_fails(fake_registry):
 # --- end to end: refresh against the exchange simulator over real HTTP ---------------
 
 
-class SimThread:
-    """The simulator serving on 127.0.0.1 from its own event loop in a thread."""
-
-    def __init__(self, **kwargs) -> None:
-        from feed.simulator import SimulatorServer
-
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.server = SimulatorServer(**kwargs)
-
-    def _run(self, coro, timeout: float = 30.0):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def start(self) -> "SimThread":
-        self.thread.start()
-        self._run(self.server.start())
-        self.rest_url = self.server.rest_url
-        return self
-
-    def stop(self) -> None:
-        self._run(self.server.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-    def control(self, name: str, **params) -> dict:
-        reply = httpx.get(f"{self.rest_url}/sim/{name}", params=params, timeout=10)
-        assert reply.status_code == 200, reply.text
-        return reply.json()
+class ListingSimulator(SimulatorThread):
+    """The simulator in this process, asked what it lists right now."""
 
     def listed(self, base: str) -> set[str]:
         async def names() -> set[str]:
             return {c.symbol for c in self.server.market.listed(base)}
 
-        return self._run(names())
+        return self.run(names())
 
 
 @pytest.fixture
 def sim():
-    server = SimThread(contracts=2100, rate=1, seed=7, step_ms=1000).start()
+    server = ListingSimulator(contracts=2100, rate=1, seed=7, step_ms=1000).start()
     yield server
     server.stop()
 
 
-def sim_listing(sim: SimThread, **kwargs) -> BybitListing:
+def sim_listing(sim: ListingSimulator, **kwargs) -> BybitListing:
     options = {"max_retries": 2, "backoff_base": 0.01, "ban_wait": 0.05, **kwargs}
     return BybitListing(sim.rest_url, **options)
 

@@ -30,8 +30,8 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 
-# Applications. The feed process (`run_feed`, `simulate_exchange`) sets
-# TRACKER_FEED_ONLY=1 through manage.py and loads only what it needs: every other
+# Applications. The feed processes (`run_feed`, `refresh_symbols`) set
+# TRACKER_FEED_ONLY=1 through manage.py and load only what they need: every other
 # app's import costs resident memory for no use there.
 FEED_ONLY = env.bool("TRACKER_FEED_ONLY", default=False)
 FEED_APPS = ["options", "feed"]

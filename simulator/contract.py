@@ -13,8 +13,6 @@ from decimal import Decimal
 
 import orjson
 
-from options.symbols import format_strike, format_symbol
-
 from .pricing import (
     MS_PER_YEAR,
     Greeks,
@@ -25,7 +23,7 @@ from .pricing import (
     smile_iv,
     to_tick,
 )
-from .universe import BaseSpec
+from .universe import BaseSpec, bybit_symbol, plain
 
 WS_FIELDS = (
     "symbol", "bidPrice", "bidSize", "bidIv", "askPrice", "askSize", "askIv",
@@ -63,9 +61,7 @@ class Contract:
         symbol_id: int,
         launch_ms: int,
     ) -> None:
-        self.symbol = format_symbol(
-            spec.coin, expiry, strike, "C" if call else "P", "USDT"
-        )
+        self.symbol = bybit_symbol(spec.coin, expiry, strike, "C" if call else "P")
         self.base, self.spec, self.expiry = spec.coin, spec, expiry
         self.delivery_ms, self.strike, self.strike_f = (
             delivery_ms,
@@ -227,7 +223,7 @@ class Contract:
                 "minOrderQty": spec.qty_step,
                 "qtyStep": spec.qty_step,
             },
-            "displayName": f"{self.base}USDT-{day}-{format_strike(self.strike)}-{kind}",
+            "displayName": f"{self.base}USDT-{day}-{plain(self.strike)}-{kind}",
             "symbolId": self.symbol_id,
         }
 

@@ -1,0 +1,56 @@
+"""The product stands apart from its tooling: no product package imports the simulator
+or the dev tooling, the simulator imports nothing of the tracker, and the production
+image leaves the tooling out. Imports are read from the source (every `import`, also
+those inside functions), so a lazy import cannot slip through."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCT = ("options", "feed", "api", "dashboard", "tracker_project")
+TOOLING = ("simulator", "devtools")
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    """file -> the top-level names it imports (relative imports stay inside)."""
+    found = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+@pytest.mark.parametrize("package", PRODUCT)
+def test_no_product_package_imports_the_simulator_or_the_tooling(package):
+    files = imported_packages(package)
+    assert files, f"{package} has no modules to check"
+    offenders = {f: names & set(TOOLING) for f, names in files.items()}
+    assert {f: names for f, names in offenders.items() if names} == {}
+
+
+def test_the_simulator_imports_neither_django_nor_the_tracker():
+    forbidden = {"django", "rest_framework", "channels", *PRODUCT, "devtools"}
+    files = imported_packages("simulator")
+    assert "simulator/server.py" in files
+    offenders = {f: names & forbidden for f, names in files.items()}
+    assert {f: names for f, names in offenders.items() if names} == {}
+
+
+def test_the_production_image_leaves_the_tooling_out():
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"simulator", "devtools", "tests", "bench"} <= ignored
+    runtime = (ROOT / "requirements/base.txt").read_text().lower()
+    for dev_only in ("honcho", "psutil", "pytest"):
+        assert f"\n{dev_only}==" not in runtime
