@@ -71,13 +71,14 @@ def make_simulator():
 @pytest.fixture
 def feed_for(tmp_path, redis_url, migrated_database):
     """`run_feed` (not started) against a new simulator: feed_for(*run_feed_args,
-    contracts=, rate=, redis_url=). Its stack's database and logs live in tmp_path."""
+    contracts=, rate=, redis_url=, simulator="thread"|"process" (by default by the
+    rate)). Its stack's database and logs live in tmp_path."""
     stacks = []
 
-    def make(*args: str, contracts: int = 200, rate: int = 4000, redis_url=redis_url):
+    def make(*args: str, contracts=200, rate=4000, redis_url=redis_url, simulator=None):
         stack = Stack(
             tmp_path / f"stack{len(stacks)}", contracts, rate, redis_url=redis_url,
-            simulator=simulator_home(rate), database=migrated_database,
+            simulator=simulator or simulator_home(rate), database=migrated_database,
         )  # fmt: skip
         stacks.append(stack)
         return Feed(stack, "--stale-after", "3", *args)
@@ -89,14 +90,14 @@ def feed_for(tmp_path, redis_url, migrated_database):
 
 @pytest.fixture(scope="session")
 def streaming_feed(tmp_path_factory, migrated_database):
-    """For module fixtures: streaming_feed(name, contracts=, rate=) starts a stack with
-    its own Redis and a `run_feed` on it, and returns the feed once it streams; the
-    caller closes `feed.stack`."""
+    """For module fixtures: streaming_feed(name, contracts=, rate=, simulator=) starts a
+    stack with its own Redis and a `run_feed` on it, and returns the feed once it
+    streams; the caller closes `feed.stack`."""
 
-    def start(name: str, contracts: int = 200, rate: int = 4000) -> Feed:
+    def start(name: str, contracts=200, rate=4000, simulator=None) -> Feed:
         stack = Stack(
             tmp_path_factory.mktemp(name), contracts, rate,
-            simulator=simulator_home(rate), database=migrated_database,
+            simulator=simulator or simulator_home(rate), database=migrated_database,
         )  # fmt: skip
         feed = Feed(stack, "--stale-after", "3").start()
         try:

@@ -25,7 +25,9 @@ ARTIFACTS = BASE_DIR / "test-artifacts"
 
 @pytest.fixture
 def daphne(feed_for):
-    feed = feed_for(contracts=1000, rate=4000).start()
+    # The simulator is on the timed path (price set to cell): a process of its own,
+    # not a thread competing with Playwright's client for this process's GIL.
+    feed = feed_for(contracts=1000, rate=4000, simulator="process").start()
     # daphne serves from the stack's database (copied migrated) and the feed's Redis.
     env = {**feed.stack.env, "LOG_LEVEL": "WARNING"}
     log = feed.stack.workdir / "web.log"

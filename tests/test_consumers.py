@@ -42,23 +42,30 @@ def live_settings(settings, redis_url):
     return settings
 
 
+SHARED_RATE, IDLE_RATE = 4000, 20  # msg/s over 200 contracts
+
+
 @pytest.fixture(scope="module")
 def module_feed(streaming_feed):
-    """One feed for the tests that only read: 200 contracts at 4,000 msg/s, on a
-    Redis of its own."""
-    feed = streaming_feed("consumers")
+    """One feed for the tests that only read: 200 contracts, on a Redis of its own.
+    The consumers under test run in this process: the simulator gets its own."""
+    feed = streaming_feed("consumers", rate=SHARED_RATE, simulator="process")
     yield feed
     feed.stack.close()
 
 
 @pytest.fixture
 def shared_feed(module_feed, settings):
-    """The module's feed, with the store readers and the channel layer on its Redis;
-    the exchange is speaking again after the test."""
+    """The module's feed, with the store readers and the channel layer on its Redis.
+    The exchange streams at SHARED_RATE during the test and is speaking again after
+    it; between such tests it trickles, so that it costs the others no CPU (the
+    trickle still keeps the feed's sockets from going stale)."""
     settings.REDIS_URL = module_feed.stack.redis_url
     settings.CHANNEL_LAYERS = layer_settings(module_feed.stack.redis_url)
+    module_feed.sim.control("config", rate=SHARED_RATE)
     yield module_feed
     module_feed.sim.control("silence", seconds=0)
+    module_feed.sim.control("config", rate=IDLE_RATE)
 
 
 def streaming_feed(feed_for, **kwargs):
