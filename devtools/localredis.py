@@ -28,6 +28,10 @@ def redis_server_binary() -> str:
 class LocalRedis(ManagedProcess):
     """redis-server on 127.0.0.1; `start()` returns once it answers PING."""
 
+    # Ctrl-C in `make demo` reaches the terminal's whole process group: Redis must
+    # outlive the feed's final flush, so its owner stops it, last.
+    new_session = True
+
     def __init__(self, port: int | None = None, extra_args: tuple[str, ...] = ()):
         self.port = port or free_port()
         self.workdir = tempfile.mkdtemp(prefix="ot-redis-")

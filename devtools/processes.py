@@ -61,6 +61,8 @@ class ManagedProcess:
     """A child process run from the project root, its output appended to `log_path`,
     stopped with SIGTERM."""
 
+    new_session = False  # True: a Ctrl-C at the terminal does not reach it
+
     def __init__(self, *argv: str, env: dict[str, str] | None = None, log_path=None):
         self.args = list(argv)
         self.env = {**os.environ, **(env or {})}
@@ -71,8 +73,9 @@ class ManagedProcess:
         # The child inherits the file; it lives as long as the process.
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            self.args, env=self.env, cwd=BASE_DIR, stdout=out, stderr=subprocess.STDOUT
-        )
+            self.args, env=self.env, cwd=BASE_DIR, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=self.new_session,
+        )  # fmt: skip
         return self
 
     @property
