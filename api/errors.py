@@ -115,18 +115,21 @@ class ErrorSerializer(serializers.Serializer):
 
 
 MEANINGS = {
-    400: "A parameter is malformed or out of range (`field` names it).",
+    400: "A parameter is malformed, out of range, unknown, repeated or empty "
+    "(`field` names it).",
     401: "Authentication is required (API_TOKEN_REQUIRED) or the token is wrong.",
     403: "Not allowed: writes are for staff users.",
     404: "Unknown exchange, base, expiry, symbol or object.",
     429: "Throttled (API_THROTTLE_ANON); see Retry-After.",
     503: "The Redis store is unavailable.",
 }
-ALWAYS = (401, 403, 429)
+# Every operation checks its query string (api.strict) and its access.
+ALWAYS = (400, 401, 403, 429)
 
 
 def errors(*codes: int) -> dict:
-    """extend_schema responses for these error statuses plus auth and throttling."""
+    """extend_schema responses for these error statuses plus bad parameters, auth
+    and throttling."""
     wanted = sorted(set(codes) | set(ALWAYS))
     return {
         (code, "application/json"): OpenApiResponse(

@@ -6,7 +6,12 @@ from functools import partial
 import orjson
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,51 +28,71 @@ from api.serializers import (
     StrikesSerializer,
     TickSerializer,
 )
-from options.fields import FIELDS
+from api.strict import KnownQuery
 from options.models import Underlying
 
 Q = OpenApiParameter.QUERY
 P = OpenApiParameter.PATH
-EXCHANGE = OpenApiParameter("exchange", str, P, description="Registry name, e.g. bybit")
-BASE = OpenApiParameter("base", str, P, description="Base coin, e.g. BTC")
+EXCHANGE = OpenApiParameter(
+    "exchange",
+    str,
+    P,
+    description="Registry name, e.g. bybit (any case)",
+    examples=[OpenApiExample("bybit", value="bybit")],
+)
+BASE = OpenApiParameter(
+    "base",
+    str,
+    P,
+    description="Base coin, e.g. BTC (any case)",
+    examples=[OpenApiExample("BTC", value="BTC")],
+)
 EXPIRY = OpenApiParameter(
     "expiry", OpenApiTypes.DATE, P, description="Expiry date YYYY-MM-DD (UTC)"
 )
-CHAIN_QUERY = [
-    OpenApiParameter("strike_min", OpenApiTypes.NUMBER, Q, description="Lowest strike"),
+CHAIN_QUERY = (
+    OpenApiParameter("strike_min", params.STRIKE_BOUND, Q, description="Lowest strike"),
     OpenApiParameter(
-        "strike_max", OpenApiTypes.NUMBER, Q, description="Highest strike"
+        "strike_max", params.STRIKE_BOUND, Q, description="Highest strike"
     ),
     OpenApiParameter(
         "around_atm",
-        {"type": "integer", "minimum": 0, "maximum": params.AROUND_ATM_MAX},
+        params.AROUND_ATM,
         Q,
         description=f"N strikes each side of the ATM one (0-{params.AROUND_ATM_MAX})",
     ),  # fmt: skip
     OpenApiParameter(
         "fields",
-        str,
+        params.FIELD_LIST,
         Q,
-        explode=False,
-        description=f"Comma-separated store fields: {', '.join(FIELDS)}",
+        description="Only these store fields, comma separated, e.g. mark,delta: "
+        f"{', '.join(params.FIELD_NAMES)} (`symbol` is always there)",
+        examples=[OpenApiExample("mark,delta", value="mark,delta")],
     ),  # fmt: skip
     OpenApiParameter(
-        "format", str, Q, enum=["json", "csv"], description="csv downloads"
+        params.FORMAT, str, Q, enum=["json", "csv"], description="csv downloads"
     ),
-]
+)
+CHAIN_NAMES = frozenset(parameter.name for parameter in CHAIN_QUERY)
+STRIKES_QUERY = (
+    OpenApiParameter(
+        "expiry", OpenApiTypes.DATE, Q, description="YYYY-MM-DD; all if absent"
+    ),
+)
 
 
-class ChainView(APIView):
+class ChainView(KnownQuery, APIView):
     """The option chain of one expiry: one row per strike, call and put side by side."""
 
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CsvRenderer]
+    query = CHAIN_QUERY
 
     @extend_schema(
-        parameters=[EXCHANGE, BASE, EXPIRY, *CHAIN_QUERY],
+        parameters=[EXCHANGE, BASE, EXPIRY, *query],
         responses={
             (200, "application/json"): ChainSerializer,
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
-            **errors(400, 404, 503),
+            **errors(404, 503),
         },
     )
     def get(self, request, exchange, base, expiry):
@@ -85,6 +110,7 @@ def _chain_args(query, exchange, base, expiry):
 
 
 async def chain_handler(request, fmt, exchange, base, expiry):
+    params.check_query(request.GET, CHAIN_NAMES)
     args = _chain_args(request.GET, exchange, base, expiry)
     # Requests for the same chain at the same time share the read (api.coalesce).
     body = await coalescer().run((fmt, *args), partial(_chain_body, fmt, args))
@@ -105,7 +131,7 @@ async def _chain_body(fmt: str, args: tuple) -> bytes:
     return orjson.dumps(data)
 
 
-class TickView(APIView):
+class TickView(KnownQuery, APIView):
     """One contract's latest state, with its age in milliseconds."""
 
     @extend_schema(
@@ -124,11 +150,12 @@ class TickView(APIView):
 
 
 async def tick_handler(request, fmt, exchange, symbol):
+    params.check_query(request.GET, ())
     data = await chain.a_tick(async_client(), params.exchange_name(exchange), symbol)
     return json_response(data)
 
 
-class ExpiriesView(APIView):
+class ExpiriesView(KnownQuery, APIView):
     """The expiries of one base coin that have a chain in Redis, soonest first."""
 
     @extend_schema(
@@ -140,27 +167,23 @@ class ExpiriesView(APIView):
         return Response(status.expiries(sync_client(), exchange, base))
 
 
-class StrikesView(APIView):
+class StrikesView(KnownQuery, APIView):
     """The strikes of one expiry (or of all expiries) of a base coin, from Redis."""
 
+    query = STRIKES_QUERY
+
     @extend_schema(
-        parameters=[
-            EXCHANGE,
-            BASE,
-            OpenApiParameter(
-                "expiry", OpenApiTypes.DATE, Q, description="YYYY-MM-DD; all if absent"
-            ),
-        ],
-        responses={200: StrikesSerializer, **errors(400, 404, 503)},
+        parameters=[EXCHANGE, BASE, *query],
+        responses={200: StrikesSerializer, **errors(404, 503)},
     )
     def get(self, request, exchange, base):
         raw = request.query_params.get("expiry")
-        expiry = params.expiry(raw) if raw else None
+        expiry = None if raw is None else params.expiry(raw)
         exchange, base = params.exchange_name(exchange), params.base_name(base)
         return Response(status.strikes(sync_client(), exchange, base, expiry))
 
 
-class FeedView(APIView):
+class FeedView(KnownQuery, APIView):
     """Each feed's status: state, message rate, last message age, reconnects."""
 
     @extend_schema(responses={200: FeedStatusSerializer(many=True), **errors(503)})

@@ -1,11 +1,13 @@
-"""Strict parsing of the Redis-backed endpoints' path and query parameters.
+"""Strict parsing of the API's path and query parameters.
 
 Each parser raises errors.bad_parameter naming the parameter, so a client always learns
-which one was wrong. Shared by the DRF and the async code paths.
+which one was wrong. Shared by the DRF and the async code paths. The JSON Schema
+fragments below are what the OpenAPI document states for the same parameters
+(api/live_views.py, api/views.py): one definition for the schema and the server.
 """
 
-import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,9 +15,23 @@ from api.errors import bad_parameter
 from options.fields import FIELDS
 
 AROUND_ATM_MAX = 500
-FIELD_NAMES = frozenset(FIELDS)
+STRIKE_LIMIT = 1e15  # beyond any strike (numeric(24, 8)); exact as a float, +1 too
+FORMAT = "format"  # DRF's URL_FORMAT_OVERRIDE: every endpoint takes it
+# What `fields` may name: the store's fields, and `symbol` (always there anyway).
+FIELD_NAMES = ("symbol", *FIELDS)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+STRIKE_BOUND = {"type": "number", "minimum": -STRIKE_LIMIT, "maximum": STRIKE_LIMIT}
+AROUND_ATM = {"type": "integer", "minimum": 0, "maximum": AROUND_ATM_MAX}
+# A string with a pattern, not an array of names: in a query string `fields=mark`
+# reads the same either way, and schemathesis sends it as a wrong (non-array) value
+# that it expects to be refused.
+_ONE_FIELD = f"({'|'.join(FIELD_NAMES)})"
+FIELD_LIST = {"type": "string", "pattern": f"^{_ONE_FIELD}(,{_ONE_FIELD})*$"}
+# Exchange and base-coin names in the contracts' filters: letters and digits.
+NAME = {"type": "string", "pattern": "^[A-Za-z0-9]+$"}
+NAME_RE = re.compile(r"^[A-Za-z0-9]+\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +40,21 @@ class ChainParams:
     strike_max: float | None = None
     around_atm: int | None = None
     fields: tuple[str, ...] | None = None  # None: every field the store holds
+
+
+def check_query(query, allowed: Collection[str]) -> None:
+    """Only the endpoint's own parameters (and `format`), each given once and not
+    empty. Anything else is a 400: a misspelt filter would otherwise widen the
+    result without a word, and `expiry=` would silently mean every expiry."""
+    for name in query:
+        if name not in allowed and name != FORMAT:
+            takes = ", ".join(sorted({*allowed, FORMAT}))
+            raise bad_parameter(name, f"unknown parameter; this endpoint takes {takes}")
+        values = query.getlist(name)
+        if len(values) > 1:
+            raise bad_parameter(name, "given more than once")
+        if values[0] == "":
+            raise bad_parameter(name, "empty; give a value or leave the parameter out")
 
 
 def exchange_name(value: str) -> str:
@@ -45,46 +76,48 @@ def expiry(value: str, field: str = "expiry") -> str:
     raise bad_parameter(field, f"{value!r} is not a date YYYY-MM-DD")
 
 
-def number(query, name: str) -> float | None:
+def strike_bound(raw: str) -> float:
+    """A finite number within ±STRIKE_LIMIT; ValueError says what is wrong."""
+    if _NUMBER.match(raw) and abs(value := float(raw)) <= STRIKE_LIMIT:
+        return value
+    limit = f"{STRIKE_LIMIT:g}"
+    raise ValueError(f"{raw!r} is not a number from -{limit} to {limit}")
+
+
+def whole_number(raw: str, low: int, high: int) -> int:
+    """An integer from low to high written in digits; ValueError otherwise."""
+    if raw.isascii() and raw.isdigit() and low <= int(raw) <= high:
+        return int(raw)
+    raise ValueError(f"{raw!r} is not a whole number from {low} to {high}")
+
+
+def parsed(query, name: str, parse, *args):
+    """parse(raw, *args) for a given parameter (None when absent), its ValueError a
+    400 naming the parameter."""
     raw = query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
-    if not _NUMBER.match(raw) or not math.isfinite(value := float(raw)):
-        raise bad_parameter(name, f"{raw!r} is not a number")
-    return value
+    try:
+        return parse(raw, *args)
+    except ValueError as exc:
+        raise bad_parameter(name, str(exc)) from None
 
 
-def around_atm(query) -> int | None:
-    raw = query.get("around_atm")
-    if raw is None or raw == "":
-        return None
-    if not raw.isascii() or not raw.isdigit() or int(raw) > AROUND_ATM_MAX:
-        raise bad_parameter(
-            "around_atm", f"{raw!r} is not a whole number from 0 to {AROUND_ATM_MAX}"
-        )
-    return int(raw)
-
-
-def fields(query) -> tuple[str, ...] | None:
+def field_list(raw: str) -> tuple[str, ...]:
     """Store field names, comma separated; `symbol` is always included anyway."""
-    raw = query.get("fields")
-    if raw is None or raw == "":
-        return None
-    names = [name.strip() for name in raw.split(",")]
-    unknown = [n for n in names if n not in FIELD_NAMES and n != "symbol"]
-    if unknown or not all(names):
-        raise bad_parameter(
-            "fields",
-            f"unknown field {unknown[0] if unknown else ''!r}; "
-            f"choose from {', '.join(FIELDS)}",
+    names = raw.split(",")
+    unknown = [name for name in names if name not in FIELD_NAMES]
+    if unknown:
+        raise ValueError(
+            f"unknown field {unknown[0]!r}; choose from {', '.join(FIELD_NAMES)}"
         )
     return tuple(dict.fromkeys(n for n in names if n != "symbol"))
 
 
 def chain_params(query) -> ChainParams:
     return ChainParams(
-        strike_min=number(query, "strike_min"),
-        strike_max=number(query, "strike_max"),
-        around_atm=around_atm(query),
-        fields=fields(query),
+        strike_min=parsed(query, "strike_min", strike_bound),
+        strike_max=parsed(query, "strike_max", strike_bound),
+        around_atm=parsed(query, "around_atm", whole_number, 0, AROUND_ATM_MAX),
+        fields=parsed(query, "fields", field_list),
     )

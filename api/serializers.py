@@ -24,7 +24,17 @@ class PlainDecimalField(serializers.DecimalField):
         return None if value is None else format_strike(value)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: DRF's own also takes 1, "yes", "on", "0"..."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
 class UnderlyingSerializer(serializers.ModelSerializer):
+    enabled = StrictBooleanField(required=False)
     index_price = serializers.SerializerMethodField(
         help_text="`index` of a live contract of this base in Redis (spot), or null"
     )

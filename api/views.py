@@ -1,10 +1,16 @@
 """The database-backed endpoints (underlyings, contracts, with the contracts' filters)
 and the API root."""
 
+from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Count, Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, viewsets
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
@@ -12,10 +18,11 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from api import status
+from api import params, status
 from api.client import sync_client
-from api.errors import errors
+from api.errors import bad_parameter, errors
 from api.serializers import ContractSerializer, UnderlyingSerializer
+from api.strict import KnownQuery
 from options.models import OptionContract, OptionType, Underlying
 
 INDEX_SYMBOLS = 3  # live contracts tried per underlying for its index price
@@ -48,10 +55,11 @@ class ApiRoot(APIView):
     list=extend_schema(responses={200: UnderlyingSerializer(many=True), **errors(503)}),
     retrieve=extend_schema(responses={200: UnderlyingSerializer, **errors(404, 503)}),
     partial_update=extend_schema(
-        responses={200: UnderlyingSerializer, **errors(400, 404, 503)}
+        responses={200: UnderlyingSerializer, **errors(404, 503)}
     ),
 )
 class UnderlyingViewSet(
+    KnownQuery,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -97,17 +105,52 @@ class UnderlyingViewSet(
 TRUE_FALSE = [("true", "true"), ("false", "false")]
 
 
-class ContractFilter(filters.FilterSet):
-    exchange = filters.CharFilter(field_name="exchange", help_text="e.g. bybit")
-    base = filters.CharFilter(
-        field_name="underlying__base_coin", lookup_expr="iexact", help_text="e.g. BTC"
+class StrikeBoundField(forms.Field):
+    """A strike bound as the chain parses one (params.strike_bound)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return params.strike_bound(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class StrikeBoundFilter(filters.Filter):
+    field_class = StrikeBoundField
+
+
+def strike_filter(lookup: str, description: str) -> StrikeBoundFilter:
+    bound = StrikeBoundFilter(field_name="strike", lookup_expr=lookup)
+    return extend_schema_field({**params.STRIKE_BOUND, "description": description})(
+        bound
     )
+
+
+def name_filter(field_name: str, example: str) -> filters.CharFilter:
+    """An exchange or base-coin name, any case: letters and digits only, matched as
+    given (no stripping)."""
+    name = filters.CharFilter(
+        field_name=field_name,
+        lookup_expr="iexact",
+        help_text=f"e.g. {example}",
+        strip=False,
+        validators=[RegexValidator(params.NAME_RE, "letters and digits only")],
+    )
+    description = f"e.g. {example} (letters and digits, any case)"
+    return extend_schema_field({**params.NAME, "description": description})(name)
+
+
+class ContractFilter(filters.FilterSet):
+    exchange = name_filter("exchange", "bybit")
+    base = name_filter("underlying__base_coin", "BTC")
     expiry = filters.DateFilter(
         field_name="expiry", lookup_expr="date", help_text="YYYY-MM-DD (UTC)"
     )
     type = filters.ChoiceFilter(field_name="option_type", choices=OptionType.choices)
-    strike_min = filters.NumberFilter(field_name="strike", lookup_expr="gte")
-    strike_max = filters.NumberFilter(field_name="strike", lookup_expr="lte")
+    strike_min = strike_filter("gte", "Lowest strike")
+    strike_max = strike_filter("lte", "Highest strike")
     # Strict true/false (a BooleanFilter would silently ignore `active=maybe`).
     active = filters.ChoiceFilter(choices=TRUE_FALSE, method="filter_active")
 
@@ -120,23 +163,55 @@ class ContractFilter(filters.FilterSet):
         return queryset.filter(is_active=value == "true")
 
 
+class FilterBackend(filters.DjangoFilterBackend):
+    """Its form in the browsable API leaves empty fields out of the query, where
+    they would be 400s (params.check_query)."""
+
+    template = "api/filter_form.html"
+
+
 class ContractCursor(CursorPagination):
     ordering = ("expiry", "strike", "option_type", "id")
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_page_size(self, request) -> int:
+        """Strict, unlike DRF's (which falls back to the default on a bad value)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            return params.whole_number(raw, 1, self.max_page_size)
+        except ValueError as exc:
+            raise bad_parameter(self.page_size_query_param, str(exc)) from None
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        cursor, size = super().get_schema_operation_parameters(view)
+        cursor["schema"]["minLength"] = 1
+        size["schema"].update(minimum=1, maximum=self.max_page_size)
+        size["schema"]["default"] = self.page_size
+        return [cursor, size]
+
+    def query_names(self) -> set[str]:
+        return {self.cursor_query_param, self.page_size_query_param}
+
 
 @extend_schema_view(
-    list=extend_schema(
-        responses={200: ContractSerializer(many=True), **errors(400, 404)}
-    ),
+    list=extend_schema(responses={200: ContractSerializer(many=True), **errors(404)}),
     retrieve=extend_schema(responses={200: ContractSerializer, **errors(404)}),
 )
-class ContractViewSet(viewsets.ReadOnlyModelViewSet):
+class ContractViewSet(KnownQuery, viewsets.ReadOnlyModelViewSet):
     """The symbol universe from the database, filterable, cursor-paginated."""
 
     queryset = OptionContract.objects.select_related("underlying")
     serializer_class = ContractSerializer
     filterset_class = ContractFilter
     pagination_class = ContractCursor
+    filter_backends = [FilterBackend]
+
+    def query_names(self) -> set[str]:
+        """The list takes the filters and the cursor's; one contract, nothing."""
+        if self.action != "list":
+            return set()
+        return {*ContractFilter.base_filters, *self.paginator.query_names()}
