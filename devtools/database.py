@@ -6,7 +6,6 @@ benchmark once per stack.
 """
 
 import shutil
-import threading
 from pathlib import Path
 
 from devtools.processes import ManagedCommand
@@ -17,12 +16,10 @@ class MigratedDatabase:
 
     def __init__(self, workdir: Path):
         self.template = Path(workdir) / "migrated.sqlite3"
-        self._lock = threading.Lock()
 
     def ensure(self) -> Path:
-        with self._lock:
-            if not self.template.exists():
-                self._migrate()
+        if not self.template.exists():
+            self._migrate()
         return self.template
 
     def _migrate(self) -> None:

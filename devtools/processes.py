@@ -1,5 +1,6 @@
 """Child processes for the demo, the tests and the benchmarks, and waiting on them."""
 
+import contextlib
 import os
 import shlex
 import signal
@@ -70,13 +71,18 @@ class ManagedProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self):
-        # The child inherits the file; it lives as long as the process.
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            self.args, env=self.env, cwd=BASE_DIR, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=self.new_session,
-        )  # fmt: skip
+        # The child keeps its own handle on the log; this process closes its own.
+        with self._output() as out:
+            self.proc = subprocess.Popen(
+                self.args, env=self.env, cwd=BASE_DIR, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=self.new_session,
+            )  # fmt: skip
         return self
+
+    def _output(self):
+        if self.log_path:
+            return open(self.log_path, "ab")
+        return contextlib.nullcontext(subprocess.DEVNULL)
 
     @property
     def pid(self) -> int:

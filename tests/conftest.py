@@ -4,7 +4,7 @@ the Redis + simulator + database + feed stack (devtools/stack.py).
 Every test that matters talks to real servers over real sockets; nothing here reaches
 outside 127.0.0.1. What costs seconds is made once: the migrated database for the
 session (each stack copies it), and a streaming feed for a module whose tests only
-read (`streaming_feed`).
+read (`start_module_feed`).
 """
 
 import pytest
@@ -16,7 +16,9 @@ from devtools.simulators import SimulatorThread
 from devtools.stack import Feed, Stack
 
 # Up to this rate the simulator is served from a thread of the test process (no
-# process to start); above it, it gets its own process and core.
+# process to start); above it, it gets its own process and core. A module whose
+# test process itself runs the component under test (API views, chain sockets), or
+# times a path through the simulator, asks for a process (simulator="process").
 THREAD_MAX_RATE = 5000
 
 
@@ -89,10 +91,10 @@ def feed_for(tmp_path, redis_url, migrated_database):
 
 
 @pytest.fixture(scope="session")
-def streaming_feed(tmp_path_factory, migrated_database):
-    """For module fixtures: streaming_feed(name, contracts=, rate=, simulator=) starts a
-    stack with its own Redis and a `run_feed` on it, and returns the feed once it
-    streams; the caller closes `feed.stack`."""
+def start_module_feed(tmp_path_factory, migrated_database):
+    """For module fixtures: start_module_feed(name, contracts=, rate=, simulator=)
+    starts a stack with its own Redis and a `run_feed` on it, and returns the feed
+    once it streams; the caller closes `feed.stack`."""
 
     def start(name: str, contracts=200, rate=4000, simulator=None) -> Feed:
         stack = Stack(

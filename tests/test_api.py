@@ -27,9 +27,11 @@ CHAIN = "/api/chain/bybit/BTC/{}/"
 
 
 @pytest.fixture(scope="module")
-def stack(streaming_feed):
-    """A private Redis, the simulator (200 contracts) and run_feed, for the module."""
-    feed = streaming_feed("api", contracts=200, rate=2000)
+def stack(start_module_feed):
+    """A private Redis, the simulator (200 contracts) and run_feed, for the module.
+    The requests are served in this process (here and in test_api_schema.py, which
+    hits it hundreds of times): the simulator gets a process of its own."""
+    feed = start_module_feed("api", contracts=200, rate=2000, simulator="process")
     feed.url = feed.stack.redis_url
     wait_for(lambda: feed.redis.zrange("ot:expiries:bybit:BTC", 0, -1), 20, "indexes")
     yield feed

@@ -46,10 +46,10 @@ SHARED_RATE, IDLE_RATE = 4000, 20  # msg/s over 200 contracts
 
 
 @pytest.fixture(scope="module")
-def module_feed(streaming_feed):
+def module_feed(start_module_feed):
     """One feed for the tests that only read: 200 contracts, on a Redis of its own.
     The consumers under test run in this process: the simulator gets its own."""
-    feed = streaming_feed("consumers", rate=SHARED_RATE, simulator="process")
+    feed = start_module_feed("consumers", rate=SHARED_RATE, simulator="process")
     yield feed
     feed.stack.close()
 
@@ -69,7 +69,8 @@ def shared_feed(module_feed, settings):
 
 
 def streaming_feed(feed_for, **kwargs):
-    feed = feed_for(**kwargs).start()
+    # The consumers under test run in this process: the simulator gets its own.
+    feed = feed_for(simulator="process", **kwargs).start()
     feed.wait_streaming()
     return feed
 
