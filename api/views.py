@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from api import params, status
 from api.client import sync_client
-from api.errors import bad_parameter, errors
+from api.errors import errors
 from api.serializers import ContractSerializer, UnderlyingSerializer
 from api.strict import KnownQuery
 from options.models import OptionContract, OptionType, Underlying
@@ -178,13 +178,14 @@ class ContractCursor(CursorPagination):
 
     def get_page_size(self, request) -> int:
         """Strict, unlike DRF's (which falls back to the default on a bad value)."""
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        try:
-            return params.whole_number(raw, 1, self.max_page_size)
-        except ValueError as exc:
-            raise bad_parameter(self.page_size_query_param, str(exc)) from None
+        size = params.parsed(
+            request.query_params,
+            self.page_size_query_param,
+            params.whole_number,
+            1,
+            self.max_page_size,
+        )
+        return self.page_size if size is None else size
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         cursor, size = super().get_schema_operation_parameters(view)
