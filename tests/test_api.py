@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import redis
 from django.core.cache import cache
 from django.test import AsyncClient, Client
 from django.utils import timezone
@@ -48,7 +47,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def api_redis(stack, settings):
-    settings.REDIS_URL = stack.url  # api.client drops its clients on the change
+    settings.REDIS_URL = stack.url  # options.clients follows the setting
     cache.clear()  # the throttles' counters
 
 
@@ -376,16 +375,6 @@ def test_the_browsable_api_schema_and_docs_are_served(stack, db):
     assert "/api/ticks/{exchange}/{symbol}/" in paths
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
-
-
-def test_redis_clients_reset_with_the_setting(stack, settings):
-    from api import client
-
-    first = client.sync_client()
-    settings.REDIS_URL = stack.url
-    assert client.sync_client() is not first
-    assert client.sync_client().ping()
-    assert isinstance(first, redis.Redis)
 
 
 # The ASGI shortcut for the hot reads (api/asgi.py) --------------------------------
