@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from feed.exchanges.bybit.listing import BybitListing  # noqa: E402
+from options import keys  # noqa: E402
 from tracker_project.devprocs import ManagedCommand, SimulatorProcess  # noqa: E402
 from tracker_project.localredis import LocalRedis, free_port  # noqa: E402
 
@@ -65,7 +66,7 @@ class Stack:
         ).start()
 
     def feed_status(self) -> dict[str, str]:
-        return self.client.hgetall("ot:feed:bybit")
+        return self.client.hgetall(keys.feed("bybit"))
 
     def wait_streaming(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
