@@ -10,7 +10,9 @@ with no app and no middleware (bench/api_reference.py), measured in the same run
 ratios are the figures that hold from day to day. Concurrent requests for the same
 chain share their reads (api/coalesce.py), so the chain is measured twice: every
 connection asking for the same chain, then each request for a different window of
-half the strikes (`chain_distinct`), which no two connections share. Also prints the
+half the strikes (`chain_distinct`), which no two connections share. Chain and ticks
+are measured once more through Django's whole handler and middleware, without the
+ASGI shortcut (`*_no_shortcut`), to show what the shortcut earns. Also prints the
 server time of one chain read through the read model (options.read). Prints figures;
 not a test.
 """
@@ -80,6 +82,12 @@ def main() -> None:
         results["chain_distinct"] = compare(
             servers, distinct[0], stack, args.seconds, rotate=distinct
         )
+        # What the ASGI shortcut (api/asgi.py) earns: the same requests through
+        # Django's whole handler and middleware.
+        django_port = serve(servers, "tracker_project.asgi:django_asgi_app", stack.env)
+        for name, path in paths.items():
+            url = f"http://127.0.0.1:{django_port}{path}"
+            results[f"{name}_no_shortcut"] = compare(servers, url, stack, args.seconds)
         report(results)
     finally:
         for proc in servers:
@@ -240,7 +248,8 @@ def report(results: dict) -> None:
         f" whole async handler incl. formatting + orjson: p50"
         f" {store_ms['handler']['p50']:.2f} ms"
     )
-    for name in ("chain", "ticks", "chain_distinct"):
+    for name in ("chain", "ticks", "chain_distinct", "chain_no_shortcut",
+                 "ticks_no_shortcut"):  # fmt: skip
         r = results[name]
         a1, r1, a50, r50 = r["api_single"], r["ref_single"], r["api_c50"], r["ref_c50"]
         print(f"\n/{name}/ ({r['bytes']} bytes)")
