@@ -65,10 +65,10 @@ async def read_chain(
         low = -float("inf") if strike_min is None else strike_min
         high = float("inf") if strike_max is None else strike_max
         index = [(symbol, strike) for symbol, strike in index if low <= strike <= high]
-    wanted = fields and list(dict.fromkeys((*fields, *PRICE_FIELDS)))
+    wanted = None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
     states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
     price = centre_price(states)
-    if wanted and len(wanted) > len(fields):
+    if wanted is not None and len(wanted) > len(fields):
         keep = set(fields)
         states = [{f: v for f, v in s.items() if f in keep} for s in states]
     rows = chain_rows(
@@ -190,15 +190,15 @@ async def _hashes(
     """Each hash as a dict ({} when missing); only `fields` when given (HMGET)."""
     bulk = clients.bulk_reader()
     if bulk is not None:
-        if not fields:
+        if fields is None:
             return await bulk.hgetall(hash_keys)
         replies = await bulk.hmget(hash_keys, fields)
     else:
         pipe = clients.async_client().pipeline(transaction=False)
         for key in hash_keys:
-            pipe.hmget(key, fields) if fields else pipe.hgetall(key)
+            pipe.hgetall(key) if fields is None else pipe.hmget(key, fields)
         replies = await pipe.execute()
-        if not fields:
+        if fields is None:
             return replies
     return [_pairs(fields, values) for values in replies]
 

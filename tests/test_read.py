@@ -59,6 +59,8 @@ async def test_a_chain_narrowed_to_strikes_and_fields_still_finds_its_atm(store)
     assert [row.strike for row in chain.rows] == [65000, 70000]
     assert chain.rows[0].call.values == {"bid": "650.5"}  # the prices read, not kept
     assert chain.atm_strike == 65000 and chain.price == "66100.5"
+    bare = await read.read_chain("bybit", "BTC", EXPIRY, fields=())  # symbols only
+    assert bare.rows[0].call.values == {} and bare.atm_strike == 65000
     empty = await read.read_chain("bybit", "BTC", EXPIRY, strike_min=1e9)
     assert empty.rows == [] and empty.atm is None
 
