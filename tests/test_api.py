@@ -367,6 +367,11 @@ def test_the_browsable_api_schema_and_docs_are_served(stack, db):
     client = Client()
     html = client.get(CHAIN.format(widest_btc_expiry(stack)), HTTP_ACCEPT="text/html")
     assert html.status_code == 200 and b"The option chain of one expiry" in html.content
+    # The DRF views get their data from the same async functions as the JSON.
+    feed = client.get("/api/feed/", HTTP_ACCEPT="text/html")
+    assert feed.status_code == 200 and b"Each feed&#x27;s status" in feed.content
+    expiries = client.get("/api/expiries/bybit/BTC/", HTTP_ACCEPT="text/html")
+    assert expiries.status_code == 200 and b"expires_at" in expiries.content
     root = client.get("/api/").json()
     assert root["chain"].endswith("/api/chain/{exchange}/{base}/{expiry}/")
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")

@@ -1,8 +1,6 @@
 """The read model's readers (options.read) against a private real Redis holding the
 documented schema (docs/redis-schema.md), written here key by key as a feed would."""
 
-import time
-
 import pytest
 import redis
 
@@ -12,7 +10,6 @@ from tracker_project.localredis import LocalRedis
 EXPIRY, LATER = "2026-03-27", "2026-06-26"
 MAR_MS, JUN_MS = 1_774_598_400_000, 1_782_460_800_000  # 08:00 UTC on those days
 ALL_STRIKES = [60000, 65000, 70000, 75000, 80000]
-NOW = int(time.time() * 1000)
 
 
 @pytest.fixture
@@ -23,6 +20,7 @@ def store(settings, redis_url):
 def fill_store(settings, redis_url: str) -> redis.Redis:
     """Two BTC expiries and one ETH expiry, as docs/redis-schema.md lays them out."""
     settings.REDIS_URL = redis_url
+    now = read.now_ms()
     r = redis.Redis.from_url(redis_url, decode_responses=True)
     r.sadd("ot:bases:bybit", "BTC", "ETH")
     r.zadd("ot:expiries:bybit:BTC", {EXPIRY: MAR_MS, LATER: JUN_MS})
@@ -33,7 +31,7 @@ def fill_store(settings, redis_url: str) -> redis.Redis:
             r.zadd(f"ot:chain:bybit:BTC:{EXPIRY}", {symbol: strike})
             r.hset(f"ot:tick:bybit:{symbol}", mapping={
                 "bid": f"{strike // 100}.5", "mark": "12.5", "underlying": "66100.5",
-                "index": "66000", "ts": str(NOW - 900), "recv_ts": str(NOW - 800),
+                "index": "66000", "ts": str(now - 900), "recv_ts": str(now - 800),
             })  # fmt: skip
     r.zadd(f"ot:chain:bybit:BTC:{LATER}", {"BTC-26JUN26-80000-C-USDT": 80000})
     r.zadd(f"ot:chain:bybit:ETH:{EXPIRY}", {"ETH-27MAR26-3000-C-USDT": 3000})
@@ -98,7 +96,7 @@ async def test_a_tick_expiries_strikes_bases_and_exchanges(store):
 
 async def test_index_prices_come_from_the_nearest_expiry(store):
     store.hset("ot:tick:bybit:BTC-27MAR26-75000-P-USDT",
-               mapping={"index": "66010", "recv_ts": str(NOW)})  # fmt: skip
+               mapping={"index": "66010", "recv_ts": str(read.now_ms())})  # fmt: skip
     prices = await read.read_index_prices("bybit", ["BTC", "ETH", "XRP"])
     assert prices == {"BTC": "66010", "ETH": "2500.5", "XRP": None}
 
@@ -116,9 +114,10 @@ async def test_the_feed_health_of_a_running_and_of_an_absent_feed(store):
 
 def test_the_admin_reads_tick_ages_in_seconds(store):
     client = clients.sync_client()
-    store.hset("ot:tick:bybit:ETH-27MAR26-3000-C-USDT", "ts", str(NOW - 3000))
+    now = int(store.hget("ot:tick:bybit:BTC-27MAR26-60000-C-USDT", "recv_ts")) + 800
+    store.hset("ot:tick:bybit:ETH-27MAR26-3000-C-USDT", "ts", str(now - 3000))
     symbols = ["BTC-27MAR26-60000-C-USDT", "ETH-27MAR26-3000-C-USDT", "NONE"]
-    ages = read.read_tick_ages(client, "bybit", symbols, now=NOW)
+    ages = read.read_tick_ages(client, "bybit", symbols, now=now)
     assert ages == [0.8, 3.0, None]
     client.close()
 
