@@ -62,9 +62,7 @@ async def read_chain(
     if not index:
         raise await _missing(exchange, base, expiry)
     if strike_min is not None or strike_max is not None:
-        low = -float("inf") if strike_min is None else strike_min
-        high = float("inf") if strike_max is None else strike_max
-        index = [(symbol, strike) for symbol, strike in index if low <= strike <= high]
+        index = _within(index, strike_min, strike_max)
     wanted = None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
     states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
     price = centre_price(states)
@@ -77,6 +75,12 @@ async def read_chain(
     )
     atm = atm_index([row.strike for row in rows], float(price)) if price else None
     return Chain(exchange, base, expiry, rows, price, atm)
+
+
+def _within(index, low: float | None, high: float | None) -> list:
+    low = -float("inf") if low is None else low
+    high = float("inf") if high is None else high
+    return [(symbol, strike) for symbol, strike in index if low <= strike <= high]
 
 
 async def read_tick(exchange: str, symbol: str) -> Tick:
