@@ -407,6 +407,11 @@ async def test_the_asgi_shortcut_answers_exactly_as_the_django_view(stack):
         slow = await AsyncClient().get(path)
         assert fast.status_code == 200 and fast.json() == slow.json()
         assert fast.headers["x-content-type-options"] == "nosniff"
+        # The security headers are Django's own, as on the ordinary path.
+        for name in ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+                     "Cross-Origin-Opener-Policy"):  # fmt: skip
+            assert fast.headers[name] == slow[name]
+        assert fast.headers["content-length"] == str(len(fast.content))
         symbol = fast.json()["rows"][0]["call"]["symbol"]
         tick = await asgi_get(f"/api/ticks/bybit/{symbol}/")
         assert tick.json()["symbol"] == symbol and tick.json()["mark"]
