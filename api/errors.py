@@ -17,6 +17,8 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from options.read import NotFound
+
 log = logging.getLogger(__name__)
 
 
@@ -57,15 +59,27 @@ def error_response(exc: ApiError, headers: dict | None = None) -> HttpResponse:
     )
 
 
-def exception_handler(exc, context):
-    """DRF's handler with our shape; Redis failures become 503, nothing else a 500."""
+def api_error(exc: Exception) -> ApiError | None:
+    """The API's error for a read's failure: an unknown name is a 404 naming it,
+    Redis unreachable a 503; None for anything else."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, NotFound):
+        return not_found(exc.message, exc.field)
     if isinstance(exc, RedisError):
         log.warning("redis unavailable: %s", exc)
-        exc = store_unavailable()
-    elif isinstance(exc, Http404):
+        return store_unavailable()
+    return None
+
+
+def exception_handler(exc, context):
+    """DRF's handler with our shape; Redis failures become 503, nothing else a 500."""
+    if isinstance(exc, Http404):
         exc = not_found(str(exc) or "not found")
     elif not isinstance(exc, exceptions.APIException):
-        return None  # Django's 500 handling, logged with the traceback
+        exc = api_error(exc)
+        if exc is None:
+            return None  # Django's 500 handling, logged with the traceback
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header

@@ -1,32 +1,28 @@
-"""Async views for the hot endpoints (chain, ticks), with the DRF view kept beside them.
+"""The async views of the Redis-backed endpoints, with the DRF view kept beside each.
 
-`fast_get(ViewClass, handler)` returns the URL's view: a plain Django async function
-that reads Redis through the asyncio client and answers with orjson bytes. It serves
-GETs asking for JSON (or a format the handler lists, such as csv); anything else -- the
-browsable API (text/html, ?format=api), HEAD, OPTIONS, unknown formats -- goes to the
-DRF view class, which also documents the endpoint for drf-spectacular (through the
-`cls` attribute that DRF's own as_view() sets). Profiling the DRF path showed the
-serializers, content negotiation and the thread hop of a sync view dominating a
-200-contract chain; see bench/api_bench.py.
+Each endpoint has one path to its data: an async function that reads the read model
+(options.read) and formats it. `fast_get(ViewClass, handler)` returns the URL's view:
+a plain Django async function that runs the handler and answers with orjson bytes. It
+serves GETs asking for JSON (or a format the handler lists, such as csv); anything
+else -- the browsable API (text/html, ?format=api), HEAD, OPTIONS, unknown formats --
+goes to the DRF view class, which gets the same data (`drf_data`) and documents the
+endpoint for drf-spectacular (through the `cls` attribute that DRF's own as_view()
+sets). Profiling the DRF path showed the serializers, content negotiation and the
+thread hop of a sync view dominating a 200-contract chain; see bench/api_bench.py.
 
 When a setting requires checks (API_TOKEN_REQUIRED, API_THROTTLE_ANON) the async view
 runs the DRF view's authentication, permissions and throttles first, in the sync thread
 (the token lookup uses the ORM).
 """
 
-import logging
-
 import orjson
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.http import HttpResponse
-from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.renderers import BaseRenderer
 
-from api import access
-from api.errors import ApiError, describe, error_response, store_unavailable
-
-log = logging.getLogger(__name__)
+from api import access, params
+from api.errors import api_error, describe, error_response
 
 
 class CsvRenderer(BaseRenderer):
@@ -49,17 +45,30 @@ def json_response(data, status: int = 200) -> HttpResponse:
     )
 
 
-def fast_get(view_cls, handler, formats=("json",)):
+def wanted_format(request, formats) -> str | None:
+    """The format a GET asks for if a fast handler serves it, else None: the
+    browsable API (text/html, ?format=api), other methods and unknown formats are
+    the DRF view's."""
+    fmt = request.GET.get("format") or "json"
+    if (
+        request.method != "GET"
+        or fmt not in formats
+        or "text/html" in request.headers.get("Accept", "")
+    ):
+        return None
+    return fmt
+
+
+def fast_get(view_cls, handler, formats=("json",), shortcut=True):
+    """The URL's view. `shortcut`: api.asgi.FastReads may run the handler without
+    Django's middleware; False for a handler that uses the database (Django's
+    request signals manage its connections)."""
     drf_view = view_cls.as_view()
     drf_async = sync_to_async(drf_view)
 
     async def view(request, *args, **kwargs):
-        fmt = request.GET.get("format") or "json"
-        if (
-            request.method != "GET"
-            or fmt not in formats
-            or "text/html" in request.headers.get("Accept", "")
-        ):
+        fmt = wanted_format(request, formats)
+        if fmt is None:
             return await drf_async(request, *args, **kwargs)
         if access.checks_needed():
             denied = await sync_to_async(check_access)(view_cls, request)
@@ -67,6 +76,7 @@ def fast_get(view_cls, handler, formats=("json",)):
                 return denied
         return await serve(handler, request, fmt, *args, **kwargs)
 
+    view.fast = (handler, formats) if shortcut else None  # for api.asgi.FastReads
     view.cls = view_cls
     view.initkwargs = getattr(drf_view, "initkwargs", {})
     view.csrf_exempt = True
@@ -75,15 +85,34 @@ def fast_get(view_cls, handler, formats=("json",)):
     return view
 
 
+def json_handler(data, view_cls):
+    """A fast handler answering `data(query, *args, **kwargs)` as JSON, after the
+    query check the DRF view `view_cls` makes (api.strict.KnownQuery)."""
+    allowed = view_cls().query_names()
+
+    async def handler(request, fmt, *args, **kwargs):
+        params.check_query(request.GET, allowed)
+        return json_response(await data(request.GET, *args, **kwargs))
+
+    return handler
+
+
+def drf_data(data, request, *args, **kwargs):
+    """`data(query, ...)` for a DRF view (the browsable API): DRF's views are sync,
+    so this one call crosses to the event loop (asgiref) for the async read."""
+    return async_to_sync(data)(request.query_params, *args, **kwargs)
+
+
 async def serve(handler, request, fmt, *args, **kwargs) -> HttpResponse:
-    """Run a fast handler; API errors and a Redis outage become error responses."""
+    """Run a fast handler; API errors, unknown names and a Redis outage become
+    error responses."""
     try:
         return await handler(request, fmt, *args, **kwargs)
-    except ApiError as exc:
-        return error_response(exc)
-    except RedisError as exc:
-        log.warning("redis unavailable: %s", exc)
-        return error_response(store_unavailable())
+    except Exception as exc:
+        error = api_error(exc)
+        if error is None:
+            raise
+        return error_response(error)
 
 
 def check_access(view_cls, request) -> HttpResponse | None:

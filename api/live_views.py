@@ -1,5 +1,6 @@
-"""The Redis-backed endpoints. Chain and ticks are served by async handlers (api.fast)
-with these DRF views behind them for the browsable API and the schema."""
+"""The Redis-backed endpoints. Each is served by an async handler (api.fast) with its
+DRF view behind it for the browsable API and the schema; both get their data from the
+same async function (api.chain, api.status)."""
 
 from functools import partial
 
@@ -17,10 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import chain, params, status
-from api.client import async_client, bulk_reader, sync_client
 from api.coalesce import coalescer
 from api.errors import errors
-from api.fast import CsvRenderer, json_response
+from api.fast import CsvRenderer, drf_data, json_handler
 from api.serializers import (
     ChainSerializer,
     ExpiriesSerializer,
@@ -96,8 +96,11 @@ class ChainView(KnownQuery, APIView):
         },
     )
     def get(self, request, exchange, base, expiry):
-        args = _chain_args(request.query_params, exchange, base, expiry)
-        return Response(chain.chain(sync_client(), *args))
+        return Response(drf_data(chain_data, request, exchange, base, expiry))
+
+
+async def chain_data(query, exchange, base, expiry) -> dict:
+    return await chain.chain(*_chain_args(query, exchange, base, expiry))
 
 
 def _chain_args(query, exchange, base, expiry):
@@ -125,7 +128,7 @@ async def chain_handler(request, fmt, exchange, base, expiry):
 
 
 async def _chain_body(fmt: str, args: tuple) -> bytes:
-    data = await chain.a_chain(async_client(), *args, bulk=bulk_reader())
+    data = await chain.chain(*args)
     if fmt == "csv":
         return chain.csv_bytes(data, args[3].fields)
     return orjson.dumps(data)
@@ -144,15 +147,11 @@ class TickView(KnownQuery, APIView):
         responses={200: TickSerializer, **errors(404, 503)},
     )
     def get(self, request, exchange, symbol):
-        return Response(
-            chain.tick(sync_client(), params.exchange_name(exchange), symbol)
-        )
+        return Response(drf_data(tick_data, request, exchange, symbol))
 
 
-async def tick_handler(request, fmt, exchange, symbol):
-    params.check_query(request.GET, ())
-    data = await chain.a_tick(async_client(), params.exchange_name(exchange), symbol)
-    return json_response(data)
+async def tick_data(query, exchange, symbol) -> dict:
+    return await chain.tick(params.exchange_name(exchange), symbol)
 
 
 class ExpiriesView(KnownQuery, APIView):
@@ -163,8 +162,11 @@ class ExpiriesView(KnownQuery, APIView):
         responses={200: ExpiriesSerializer, **errors(404, 503)},
     )
     def get(self, request, exchange, base):
-        exchange, base = params.exchange_name(exchange), params.base_name(base)
-        return Response(status.expiries(sync_client(), exchange, base))
+        return Response(drf_data(expiries_data, request, exchange, base))
+
+
+async def expiries_data(query, exchange, base) -> dict:
+    return await status.expiries(params.exchange_name(exchange), params.base_name(base))
 
 
 class StrikesView(KnownQuery, APIView):
@@ -177,10 +179,14 @@ class StrikesView(KnownQuery, APIView):
         responses={200: StrikesSerializer, **errors(404, 503)},
     )
     def get(self, request, exchange, base):
-        raw = request.query_params.get("expiry")
-        expiry = None if raw is None else params.expiry(raw)
-        exchange, base = params.exchange_name(exchange), params.base_name(base)
-        return Response(status.strikes(sync_client(), exchange, base, expiry))
+        return Response(drf_data(strikes_data, request, exchange, base))
+
+
+async def strikes_data(query, exchange, base) -> dict:
+    raw = query.get("expiry")
+    expiry = None if raw is None else params.expiry(raw)
+    exchange, base = params.exchange_name(exchange), params.base_name(base)
+    return await status.strikes(exchange, base, expiry)
 
 
 class FeedView(KnownQuery, APIView):
@@ -188,6 +194,16 @@ class FeedView(KnownQuery, APIView):
 
     @extend_schema(responses={200: FeedStatusSerializer(many=True), **errors(503)})
     def get(self, request):
-        exchanges = Underlying.objects.values_list("exchange", flat=True).distinct()
-        client = sync_client()
-        return Response([status.feed(client, ex) for ex in sorted(set(exchanges))])
+        return Response(drf_data(feed_data, request))
+
+
+async def feed_data(query) -> list[dict]:
+    """One object per exchange that has underlyings in the database."""
+    names = Underlying.objects.values_list("exchange", flat=True).distinct()
+    return await status.feeds(sorted({name async for name in names}))
+
+
+tick_handler = json_handler(tick_data, TickView)
+expiries_handler = json_handler(expiries_data, ExpiriesView)
+strikes_handler = json_handler(strikes_data, StrikesView)
+feed_handler = json_handler(feed_data, FeedView)

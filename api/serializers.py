@@ -1,8 +1,8 @@
 """Serializers: Meta-only ones for the models, plain ones describing Redis data.
 
-The Redis-backed views build their dicts in api.chain and api.status; the plain
-serializers here are what drf-spectacular shows for them (and the browsable API's
-forms), so they list the store's field names from options.fields.
+The Redis-backed views format the read model's rows in api.chain and api.status; the
+plain serializers here are what drf-spectacular shows for them (and the browsable
+API's forms), so they list the store's field names from options.fields.
 """
 
 from rest_framework import serializers
@@ -36,7 +36,8 @@ class StrictBooleanField(serializers.BooleanField):
 class UnderlyingSerializer(serializers.ModelSerializer):
     enabled = StrictBooleanField(required=False)
     index_price = serializers.SerializerMethodField(
-        help_text="`index` of a live contract of this base in Redis (spot), or null"
+        help_text="the base's index (spot) price in Redis: the `index` of the contract "
+        "of its nearest expiry that the feed updated last; null without one"
     )
     live_contracts = serializers.SerializerMethodField()
     expiries = serializers.SerializerMethodField()
@@ -136,7 +137,9 @@ class FeedStatusSerializer(serializers.Serializer):
     state = serializers.CharField(
         allow_null=True, help_text="streaming, redis-down, stopped; null: never ran"
     )
-    stale = serializers.BooleanField(help_text="no heartbeat for over 5 s")
+    stale = serializers.BooleanField(
+        help_text="no heartbeat for over 5 s, or a state other than streaming"
+    )
     connections = serializers.IntegerField(allow_null=True)
     subscribed = serializers.IntegerField(allow_null=True)
     msgs_total = serializers.IntegerField(allow_null=True)

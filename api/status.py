@@ -1,86 +1,60 @@
-"""What exists and how the feed is doing, from Redis: expiries, strikes, feed status,
-and the index price of each underlying. Sync reads for the DRF views."""
+"""What exists and how the feed is doing, as the API shows it: expiries, strikes, the
+feed's health, read through the read model (options.read)."""
 
-import time
-
-from api.chain import iso, missing, strike_text
-from options import store
-
-HEARTBEAT_STALE_MS = 5_000  # the feed writes its status every second
+from api.chain import iso, iso_or_none, strike_text
+from options import read
+from options.rows import COUNTERS, FeedHealth
 
 
-def expiries(client, exchange: str, base: str) -> dict:
-    pairs = store.read_expiries(client, exchange, base)
-    if not pairs:
-        raise missing(store.read_bases(client, exchange), exchange, base)
+async def expiries(exchange: str, base: str) -> dict:
+    found = await read.read_expiries(exchange, base)
     return {
         "exchange": exchange,
         "base": base,
-        "expiries": [{"expiry": day, "expires_at": iso(ms)} for day, ms in pairs],
+        "expiries": [
+            {"expiry": e.expiry, "expires_at": iso(e.expires_ms)} for e in found
+        ],
     }
 
 
-def strikes(client, exchange: str, base: str, expiry: str | None) -> dict:
+async def strikes(exchange: str, base: str, expiry: str | None) -> dict:
     """Strikes of one expiry, or of every expiry of the base when expiry is None."""
-    days = (
-        [expiry]
-        if expiry
-        else [d for d, _ in store.read_expiries(client, exchange, base)]
-    )
-    values: set[float] = set()
-    for day in days:
-        values.update(s for _, s in store.read_chain_index(client, exchange, base, day))
-    if not values:
-        raise missing(store.read_bases(client, exchange), exchange, base, expiry)
+    found = await read.read_strikes(exchange, base, expiry)
     return {
         "exchange": exchange,
         "base": base,
         "expiry": expiry,
-        "strikes": [strike_text(s) for s in sorted(values)],
+        "strikes": [strike_text(s) for s in found],
     }
 
 
-def feed(client, exchange: str) -> dict:
-    raw = store.read_status(client, exchange)
-    now = int(time.time() * 1000)
-
-    def integer(name):
-        value = raw.get(name)
-        return int(float(value)) if value not in (None, "") else None
-
-    def moment(name):
-        value = integer(name)
-        return (iso(value), now - value) if value else (None, None)
-
-    rate = raw.get("msgs_per_s")
-    last_at, last_age = moment("last_msg_ts")
-    beat_at, beat_age = moment("heartbeat_ts")
-    started_at, _ = moment("started_ts")
-    counters = ("connections", "subscribed", "msgs_total", "malformed", "reconnects",
-                "rejected_topics", "silent_topics")  # fmt: skip
+def feed_body(health: FeedHealth) -> dict:
     return {
-        "exchange": exchange,
-        "state": raw.get("state"),
-        "stale": beat_age is None or beat_age > HEARTBEAT_STALE_MS,
-        **{name: integer(name) for name in counters},
-        "msgs_per_s": float(rate) if rate else None,
-        "last_msg_at": last_at,
-        "last_msg_age_ms": last_age,
-        "heartbeat_at": beat_at,
-        "heartbeat_age_ms": beat_age,
-        "started_at": started_at,
+        "exchange": health.exchange,
+        "state": health.state,
+        "stale": health.stale,
+        **{name: getattr(health, name) for name in COUNTERS},
+        "msgs_per_s": health.msgs_per_s,
+        "last_msg_at": iso_or_none(health.last_msg_ts),
+        "last_msg_age_ms": health.last_msg_age_ms,
+        "heartbeat_at": iso_or_none(health.heartbeat_ts),
+        "heartbeat_age_ms": health.heartbeat_age_ms,
+        "started_at": iso_or_none(health.started_ts),
     }
 
 
-def index_prices(client, wanted: dict[int, tuple[str, list[str]]]) -> dict[int, str]:
-    """{underlying id: index price} from the first of its symbols that has one.
-    `wanted` maps an underlying id to (exchange, a few of its live symbols)."""
-    pairs = [(pk, ex, sym) for pk, (ex, syms) in wanted.items() for sym in syms]
+async def feeds(exchanges: list[str]) -> list[dict]:
+    return [feed_body(await read.read_feed_health(ex)) for ex in exchanges]
+
+
+async def index_prices(underlyings: list[tuple[int, str, str]]) -> dict[int, str]:
+    """{underlying id: index price} for (id, exchange, base) triples; an underlying
+    without a price in Redis is left out."""
+    by_exchange: dict[str, list[tuple[int, str]]] = {}
+    for pk, exchange, base in underlyings:
+        by_exchange.setdefault(exchange, []).append((pk, base))
     out: dict[int, str] = {}
-    for exchange in {ex for _, ex, _ in pairs}:
-        mine = [(pk, sym) for pk, ex, sym in pairs if ex == exchange]
-        rows = store.read_ticks(client, exchange, [s for _, s in mine], ["index"])
-        for (pk, _), row in zip(mine, rows, strict=True):
-            if row.get("index"):
-                out.setdefault(pk, row["index"])
+    for exchange, items in by_exchange.items():
+        prices = await read.read_index_prices(exchange, [base for _, base in items])
+        out.update((pk, prices[base]) for pk, base in items if prices[base])
     return out

@@ -12,6 +12,9 @@ from api.live_views import (
     StrikesView,
     TickView,
     chain_handler,
+    expiries_handler,
+    feed_handler,
+    strikes_handler,
     tick_handler,
 )
 
@@ -22,11 +25,17 @@ router.register("contracts", views.ContractViewSet, basename="contract")
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="api-root"),
     *router.urls,
-    path("feed/", FeedView.as_view(), name="feed"),
+    path("feed/", fast_get(FeedView, feed_handler, shortcut=False), name="feed"),
     path(
-        "expiries/<str:exchange>/<str:base>/", ExpiriesView.as_view(), name="expiries"
+        "expiries/<str:exchange>/<str:base>/",
+        fast_get(ExpiriesView, expiries_handler),
+        name="expiries",
     ),
-    path("strikes/<str:exchange>/<str:base>/", StrikesView.as_view(), name="strikes"),
+    path(
+        "strikes/<str:exchange>/<str:base>/",
+        fast_get(StrikesView, strikes_handler),
+        name="strikes",
+    ),
     path(
         "chain/<str:exchange>/<str:base>/<str:expiry>/",
         fast_get(ChainView, chain_handler, formats=("json", "csv")),

@@ -1,6 +1,7 @@
 """The database-backed endpoints (underlyings, contracts, with the contracts' filters)
 and the API root."""
 
+from asgiref.sync import async_to_sync
 from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Count, Q
@@ -19,13 +20,10 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from api import params, status
-from api.client import sync_client
 from api.errors import errors
 from api.serializers import ContractSerializer, UnderlyingSerializer
 from api.strict import KnownQuery
 from options.models import OptionContract, OptionType, Underlying
-
-INDEX_SYMBOLS = 3  # live contracts tried per underlying for its index price
 
 
 class ApiRoot(APIView):
@@ -86,20 +84,19 @@ class UnderlyingViewSet(
         rows = (
             OptionContract.objects.active()
             .filter(expiry__gt=timezone.now())
-            .order_by("underlying_id", "expiry", "strike")
-            .values_list("underlying_id", "exchange", "expiry", "symbol")
+            .order_by("underlying_id", "expiry")
+            .values_list("underlying_id", "expiry")
+            .distinct()
         )
         expiries: dict[int, list[str]] = {}
-        symbols: dict[int, tuple[str, list[str]]] = {}
-        for pk, exchange, expiry, symbol in rows.iterator(chunk_size=2000):
+        for pk, expiry in rows.iterator(chunk_size=2000):
             days = expiries.setdefault(pk, [])
             day = expiry.date().isoformat()
             if not days or days[-1] != day:
                 days.append(day)
-            picked = symbols.setdefault(pk, (exchange, []))[1]
-            if len(picked) < INDEX_SYMBOLS:
-                picked.append(symbol)
-        return expiries, status.index_prices(sync_client(), symbols)
+        names = Underlying.objects.values_list("pk", "exchange", "base_coin")
+        # A sync DRF viewset: the read model is async.
+        return expiries, async_to_sync(status.index_prices)(list(names))
 
 
 TRUE_FALSE = [("true", "true"), ("false", "false")]

@@ -10,8 +10,11 @@ with no app and no middleware (bench/api_reference.py), measured in the same run
 ratios are the figures that hold from day to day. Concurrent requests for the same
 chain share their reads (api/coalesce.py), so the chain is measured twice: every
 connection asking for the same chain, then each request for a different window of
-half the strikes (`chain_distinct`), which no two connections share. Also prints the
-server time of one chain read through options.store. Prints figures; not a test.
+half the strikes (`chain_distinct`), which no two connections share. Chain and ticks
+are measured once more through Django's whole handler and middleware, without the
+ASGI shortcut (`*_no_shortcut`), to show what the shortcut earns. Also prints the
+server time of one chain read through the read model (options.read). Prints figures;
+not a test.
 """
 
 import argparse
@@ -28,11 +31,11 @@ import time
 from pathlib import Path
 
 import httpx
-import redis.asyncio
 
-from harness import Stack, percentile
+from harness import Stack, percentile  # noqa: I001  (bench/ is on sys.path)
 
 from devtools.processes import Daphne, free_port
+from options import keys
 
 STRIKES = 100  # the issue's chain: 100 strikes, 200 contracts
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
@@ -53,7 +56,8 @@ def main() -> None:
         feed.wait_streaming()
         expiry, strikes = widest_expiry(stack)
         low, high = middle(strikes, STRIKES)
-        chain = stack.client.zrangebyscore(f"ot:chain:bybit:BTC:{expiry}", low, high)
+        chain_key = keys.chain("bybit", "BTC", expiry)
+        chain = stack.client.zrangebyscore(chain_key, low, high)
         symbol = chain[len(chain) // 2]  # a contract near the middle
         app_port = serve(servers, "tracker_project.asgi:application", stack)
         base = f"http://127.0.0.1:{app_port}"
@@ -77,6 +81,12 @@ def main() -> None:
         results["chain_distinct"] = compare(
             servers, distinct[0], stack, args.seconds, rotate=distinct
         )
+        # What the ASGI shortcut (api/asgi.py) earns: the same requests through
+        # Django's whole handler and middleware.
+        django_port = serve(servers, "tracker_project.asgi:django_asgi_app", stack.env)
+        for name, path in paths.items():
+            url = f"http://127.0.0.1:{django_port}{path}"
+            results[f"{name}_no_shortcut"] = compare(servers, url, stack, args.seconds)
         report(results)
     finally:
         for server in servers:
@@ -87,12 +97,11 @@ def main() -> None:
 
 def widest_expiry(stack: Stack) -> tuple[str, list[float]]:
     """The BTC expiry with the most strikes, and its strikes."""
-    days = stack.client.zrange("ot:expiries:bybit:BTC", 0, -1)
-    best = max(days, key=lambda d: stack.client.zcard(f"ot:chain:bybit:BTC:{d}"))
-    strikes = sorted(
-        {s for _, s in stack.client.zrange(f"ot:chain:bybit:BTC:{best}", 0, -1,
-                                             withscores=True)}
-    )  # fmt: skip
+    client = stack.client
+    days = client.zrange(keys.expiries("bybit", "BTC"), 0, -1)
+    best = max(days, key=lambda d: client.zcard(keys.chain("bybit", "BTC", d)))
+    index = client.zrange(keys.chain("bybit", "BTC", best), 0, -1, withscores=True)
+    strikes = sorted({strike for _, strike in index})
     return best, strikes
 
 
@@ -180,34 +189,29 @@ def wrk(url: str, connections: int, seconds: float, script: Path | None = None) 
 
 
 def store_read_ms(url: str, expiry: str, low: float, high: float) -> dict:
-    """Server time of one 100-strike chain read through options.store (the two round
-    trips), and of the whole async handler (read, shape, orjson)."""
+    """Server time of one 100-strike chain read through the read model (the index,
+    then the contracts in one round trip, into typed rows), and of the whole handler
+    (read, formatting, orjson)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker_project.settings")
+    os.environ["REDIS_URL"] = url
     import django
 
     django.setup()
     import orjson
 
-    from api.chain import a_chain
+    from api.chain import chain
     from api.params import ChainParams
-    from options import store
-    from options.bulkread import BulkReader
+    from options.read import read_chain
 
     params = ChainParams(strike_min=low, strike_max=high)
 
+    async def read():
+        return await read_chain("bybit", "BTC", expiry, strike_min=low, strike_max=high)
+
+    async def handler():
+        return orjson.dumps(await chain("bybit", "BTC", expiry, params))
+
     async def run() -> dict:
-        client = redis.asyncio.Redis.from_url(url, decode_responses=True)
-        bulk = BulkReader(url)
-
-        async def read():
-            index = await store.a_bulk_read_chain_index(bulk, "bybit", "BTC", expiry)
-            picked = [s for s, k in index if low <= k <= high]
-            return await store.a_bulk_read_ticks(bulk, "bybit", picked)
-
-        async def handler():
-            data = await a_chain(client, "bybit", "BTC", expiry, params, bulk=bulk)
-            return orjson.dumps(data)
-
         times = {}
         for name, step in (("store_read", read), ("handler", handler)):
             samples = []
@@ -218,7 +222,6 @@ def store_read_ms(url: str, expiry: str, low: float, high: float) -> dict:
             samples = samples[50:]
             times[name] = {"p50": statistics.median(samples),
                            "p99": percentile(samples, 99)}  # fmt: skip
-        await client.aclose()
         return times
 
     return asyncio.run(run())
@@ -227,11 +230,14 @@ def store_read_ms(url: str, expiry: str, low: float, high: float) -> dict:
 def report(results: dict) -> None:
     store_ms = results["store_chain_read_ms"]
     print(
-        f"one chain read through options.store: p50 {store_ms['store_read']['p50']:.2f}"
-        f" ms (p99 {store_ms['store_read']['p99']:.2f}); whole async handler incl."
-        f" shaping + orjson: p50 {store_ms['handler']['p50']:.2f} ms"
+        f"one chain read through the read model: p50"
+        f" {store_ms['store_read']['p50']:.2f} ms"
+        f" (p99 {store_ms['store_read']['p99']:.2f});"
+        f" whole async handler incl. formatting + orjson: p50"
+        f" {store_ms['handler']['p50']:.2f} ms"
     )
-    for name in ("chain", "ticks", "chain_distinct"):
+    for name in ("chain", "ticks", "chain_distinct", "chain_no_shortcut",
+                 "ticks_no_shortcut"):  # fmt: skip
         r = results[name]
         a1, r1, a50, r50 = r["api_single"], r["ref_single"], r["api_c50"], r["ref_c50"]
         print(f"\n/{name}/ ({r['bytes']} bytes)")

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import Stack, cpu_seconds, percentile, rss_mb  # noqa: E402
 from devtools.processes import Daphne, free_port  # noqa: E402
-from options import live, store  # noqa: E402
+from options import keys, live  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,17 +49,16 @@ def start_daphne(stack: Stack) -> Daphne:
 
 
 def biggest_chain(stack: Stack, base: str = "BTC") -> tuple[str, list[tuple]]:
+    client = stack.client
     chains = [
-        (day, store.read_chain_index(stack.client, "bybit", base, day))
-        for day, _ in store.read_expiries(stack.client, "bybit", base)
+        (day, client.zrange(keys.chain("bybit", base, day), 0, -1, withscores=True))
+        for day in client.zrange(keys.expiries("bybit", base), 0, -1)
     ]
     return max(chains, key=lambda chain: len(chain[1]))
 
 
 def atm_call(stack: Stack, index: list[tuple]) -> str:
-    underlying = float(
-        store.read_tick(stack.client, "bybit", index[0][0])["underlying"]
-    )
+    underlying = float(stack.client.hget(keys.tick("bybit", index[0][0]), "underlying"))
     calls = [(s, k) for s, k in index if "-C" in s]
     return min(calls, key=lambda sk: abs(sk[1] - underlying))[0]
 
@@ -108,7 +107,7 @@ def tick_to_cell(ticks: int) -> dict:
                 seen_ms = page.evaluate("(m) => window.__seen[m]", mark)
                 latencies.append(seen_ms - pushed_ms)
                 requested.append(seen_ms - sent_ms)
-                row = store.read_tick(stack.client, "bybit", symbol)
+                row = stack.client.hgetall(keys.tick("bybit", symbol))
                 if row.get("ts") == str(
                     pushed_ms
                 ):  # not yet overwritten by a later tick

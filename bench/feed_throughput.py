@@ -15,6 +15,8 @@ import redis.asyncio as aioredis
 
 from harness import Stack, cpu_seconds, percentile, rss_mb
 
+from options import keys
+
 FEED_ARGS: list[str] = []  # set from the command line
 
 
@@ -57,7 +59,8 @@ async def sample_latency(url: str, symbols: list[str], seconds: float) -> list[f
     client = aioredis.Redis.from_url(url, decode_responses=True)
     await client.config_set("notify-keyspace-events", "Kh")
     pubsub = client.pubsub()
-    await pubsub.subscribe(*[f"__keyspace@0__:ot:tick:bybit:{s}" for s in symbols])
+    channels = [f"__keyspace@0__:{keys.tick('bybit', s)}" for s in symbols]
+    await pubsub.subscribe(*channels)
     reader = aioredis.Redis.from_url(url, decode_responses=True)
     latencies = []
     deadline = time.monotonic() + seconds

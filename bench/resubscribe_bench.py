@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from harness import Stack
 
-from options import store
+from options import keys, store
 from options.symbols import format_symbol
 
 
@@ -32,7 +32,7 @@ def wait_ticks(stack: Stack, symbols: list[str], timeout: float = 30) -> float:
     while time.perf_counter() < deadline:
         pipe = stack.client.pipeline(transaction=False)
         for symbol in symbols:
-            pipe.exists(store.tick_key("bybit", symbol))
+            pipe.exists(keys.tick("bybit", symbol))
         if all(pipe.execute()):
             return time.perf_counter()
         time.sleep(0.01)
@@ -48,9 +48,9 @@ def max_staleness(
     while time.monotonic() < deadline:
         pipe = stack.client.pipeline(transaction=False)
         for symbol in symbols:
-            pipe.hget(store.tick_key("bybit", symbol), "ts")
+            pipe.hget(keys.tick("bybit", symbol), "ts")
         for symbol in new:
-            pipe.exists(store.tick_key("bybit", symbol))
+            pipe.exists(keys.tick("bybit", symbol))
         replies = pipe.execute()
         now_ms = time.time() * 1000
         ages = [now_ms - int(ts) for ts in replies[: len(symbols)] if ts]
@@ -92,12 +92,12 @@ def main() -> None:
         )
 
         gone_days, gone_symbols = [], set()
-        for day in reversed(stack.client.zrange("ot:expiries:bybit:ETH", 0, -1)):
+        for day in reversed(stack.client.zrange(keys.expiries("bybit", "ETH"), 0, -1)):
             if len(gone_symbols) >= 250:
                 break
             gone_days.append(day)
             gone_symbols.update(
-                stack.client.zrange(store.chain_key("bybit", "ETH", day), 0, -1)
+                stack.client.zrange(keys.chain("bybit", "ETH", day), 0, -1)
             )
         gone = len(gone_symbols)
         untouched = [s for s in stack.symbols[::20] if s not in gone_symbols]

@@ -1,4 +1,5 @@
-"""What the dashboard shows, read through options.store: shared by views and consumer.
+"""What the dashboard shows, read through the read model (options.read) and formatted
+for the pages: shared by views and consumer.
 
 The chain page needs 16 of the store's fields; snapshots read only those (HMGET) and
 diffs are narrowed to them, which halves what every socket carries.
@@ -14,8 +15,8 @@ from datetime import date
 import orjson
 from redis.exceptions import RedisError
 
-from options import store
-from options.symbols import SymbolError, parse_symbol
+from options import read
+from options.rows import Expiry, FeedHealth, feed_health
 
 CHAIN_FIELDS = (
     "bid", "bid_size", "bid_iv", "ask", "ask_size", "ask_iv", "mark", "mark_iv",
@@ -23,15 +24,13 @@ CHAIN_FIELDS = (
 )  # fmt: skip
 # Feed states that mean Redis was unreachable: the feed's own, and ours (_read_status).
 REDIS_OUTAGE_STATES = ("redis-down", "redis-unreachable")
-STALE_AFTER_MS = 5000  # a feed heartbeat older than this shows the stale badge
 STATUS_EVERY_S = 1.0  # the feed writes its status every second
 DAY_MS = 86_400_000
 
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,20}$")
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
+now_ms = read.now_ms
 
 
 def valid_names(exchange: str, base: str, expiry: str) -> bool:
@@ -98,53 +97,45 @@ def rows_json(rows: dict[str, dict]) -> bytes:
     return body
 
 
-def side(symbol: str) -> str:
-    """ "C" or "P" from the symbol's name; "" for a name we cannot parse."""
-    try:
-        return parse_symbol(symbol).option_type
-    except SymbolError:
-        return ""
-
-
-def health(status: dict, at_ms: int) -> dict:
-    """The feed status as the pages show it, with the heartbeat's age."""
-    heartbeat = int(float(status.get("heartbeat_ts") or 0))
-    age = at_ms - heartbeat if heartbeat else None
+def health(found: FeedHealth) -> dict:
+    """The feed's health as the pages show it (options.rows.is_stale says stale)."""
+    rate = found.msgs_per_s
     return {
-        "state": status.get("state", "absent"),
-        "msgs_per_s": status.get("msgs_per_s", "0"),
-        "heartbeat_ts": heartbeat or None,
-        "age_ms": age,
-        "stale": age is None
-        or age > STALE_AFTER_MS
-        or status.get("state") != "streaming",
+        "state": found.state or "absent",
+        "msgs_per_s": "0" if rate is None else str(rate),
+        "heartbeat_ts": found.heartbeat_ts,
+        "age_ms": found.heartbeat_age_ms,
+        "stale": found.stale,
     }
 
 
-def expiry_tabs(expiries: list[tuple[str, int]], at_ms: int) -> list[dict]:
+def expiry_tabs(expiries: list[Expiry], at_ms: int) -> list[dict]:
     return [
-        {"expiry": day, "expiry_ms": ms, "days": round((ms - at_ms) / DAY_MS, 1)}
-        for day, ms in expiries
+        {
+            "expiry": e.expiry,
+            "expiry_ms": e.expires_ms,
+            "days": round((e.expires_ms - at_ms) / DAY_MS, 1),
+        }
+        for e in expiries
     ]
 
 
-async def read_snapshot(client, exchange: str, base: str, expiry: str) -> dict | None:
+async def read_snapshot(exchange: str, base: str, expiry: str) -> dict | None:
     """The whole chain as the page starts from it; None when Redis has no such chain."""
-    index = await store.a_read_chain_index(client, exchange, base, expiry)
-    if not index:
+    try:
+        chain = await read.read_chain(exchange, base, expiry, fields=CHAIN_FIELDS)
+        expiries = await read.read_expiries(exchange, base)
+    except read.NotFound:
         return None
-    symbols = [symbol for symbol, _ in index]
-    rows = await store.a_read_ticks(client, exchange, symbols, CHAIN_FIELDS)
-    expiries = await store.a_read_expiries(client, exchange, base)
-    at = now_ms()
+    ticks = chain.ticks()
     return {
         "type": "snapshot",
         "exchange": exchange,
         "base": base,
         "expiry": expiry,
-        "contracts": [[s, strike, side(s)] for s, strike in index],
-        "rows": {s: row for s, row in zip(symbols, rows, strict=True) if row},
-        "expiries": expiry_tabs(expiries, at),
+        "contracts": [[t.symbol, t.strike, t.option_type] for t in ticks],
+        "rows": {t.symbol: t.values for t in ticks if t.values},
+        "expiries": expiry_tabs(expiries, now_ms()),
     }
 
 
@@ -153,17 +144,17 @@ async def read_snapshot(client, exchange: str, base: str, expiry: str) -> dict |
 _status_reads: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-async def feed_status(client, exchange: str) -> dict:
+async def feed_status(exchange: str) -> FeedHealth:
     reads = _status_reads.setdefault(asyncio.get_running_loop(), {})
     started, task = reads.get(exchange, (0.0, None))
     if task is None or time.monotonic() - started >= STATUS_EVERY_S:
-        task = asyncio.ensure_future(_read_status(client, exchange))
+        task = asyncio.ensure_future(_read_status(exchange))
         reads[exchange] = (time.monotonic(), task)
     return await asyncio.shield(task)
 
 
-async def _read_status(client, exchange: str) -> dict:
+async def _read_status(exchange: str) -> FeedHealth:
     try:
-        return await store.a_read_status(client, exchange)
+        return await read.read_feed_health(exchange)
     except (RedisError, OSError):
-        return {"state": "redis-unreachable"}
+        return feed_health(exchange, {"state": "redis-unreachable"}, now_ms())

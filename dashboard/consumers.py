@@ -28,7 +28,6 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from dashboard import chain
-from dashboard.clients import async_client
 from options import live
 
 log = logging.getLogger(__name__)
@@ -200,9 +199,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.resync = False
         self.pending = {}  # the snapshot is at least as new as all of these
         try:
-            snapshot = await chain.read_snapshot(
-                async_client(), self.exchange, self.base, self.expiry
-            )
+            snapshot = await chain.read_snapshot(self.exchange, self.base, self.expiry)
         except (RedisError, OSError) as exc:
             log.warning("chain %s: snapshot failed: %s", self.group, exc)
             raise ClientError(ClientError.STORE_DOWN)
@@ -227,8 +224,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
 
     async def _status(self) -> dict:
         self.status_due = False
-        status = await chain.feed_status(async_client(), self.exchange)
-        health = chain.health(status, chain.now_ms())
+        health = chain.health(await chain.feed_status(self.exchange))
         self._after_outage(health["state"])
         return health
 

@@ -38,12 +38,12 @@ class Simulator:
         ({} when they all agree); `client` is a sync redis-py client with
         decode_responses=True."""
         from feed.exchanges.bybit.stream import FIELD_MAP
-        from options.store import tick_key
+        from options import keys
 
         last = self.control("last")["last"]
         pipe = client.pipeline(transaction=False)
         for symbol in last:
-            pipe.hgetall(tick_key("bybit", symbol))
+            pipe.hgetall(keys.tick("bybit", symbol))
         wrong = {}
         for (symbol, sent), stored in zip(last.items(), pipe.execute(), strict=True):
             expected = {

@@ -66,10 +66,10 @@ class Stack:
 
     def feed_status(self) -> dict[str, str]:
         """The feed's status hash ({} while Redis does not answer)."""
-        from options.store import read_status
+        from options import keys
 
         try:
-            return read_status(self.client, "bybit")
+            return self.client.hgetall(keys.feed("bybit"))
         except redis.ConnectionError:
             return {}
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from options import store
+from options import keys, store
 from options.instruments import Instrument
 from options.models import OptionContract, Underlying
 from options.universe import SyncReport, sync_listing
@@ -136,7 +136,7 @@ def locked_refresh(
     refresh succeeded less than `fresh_for_s` ago (so that with Celery beat running,
     the feed's own schedule does nothing). `client`: a sync Redis client."""
     lock = client.lock(
-        store.refresh_lock_key(exchange),
+        keys.refresh_lock(exchange),
         timeout=settings.TRACKER_REFRESH_LOCK_SECONDS,
         blocking=False,
     )

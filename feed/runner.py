@@ -19,17 +19,15 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from feed.conflate import Conflator
 from feed.connection import StreamConnection
 from feed.exchanges.base import StreamAdapter
 from feed.stats import FeedStats
 from feed.universe import UniverseChange
-from options import live, store
+from options import keys, live, store
+from options.clients import feed_client
 from options.instruments import Instrument
 
 log = logging.getLogger(__name__)
@@ -39,17 +37,6 @@ SUMMARY_EVERY_S = 30.0
 REDIS_RETRY_CAP_S = 5.0
 FLUSH_CHUNK = 256
 EXPIRY_CHECK_S = 2.0
-
-
-def redis_client(url: str) -> aioredis.Redis:
-    """A client that fails fast: the runner does its own retrying."""
-    return aioredis.Redis.from_url(
-        url,
-        socket_timeout=2,
-        socket_connect_timeout=2,
-        retry=Retry(NoBackoff(), 0),
-        health_check_interval=0,
-    )
 
 
 def next_grid_point(now_ms: float, steps_ms: Sequence[int]) -> int:
@@ -72,7 +59,7 @@ class FeedRunner:
         self.adapter = adapter
         self.exchange = adapter.name
         self.instruments = {i.symbol: i for i in instruments}
-        self.redis = redis_client(redis_url)
+        self.redis = feed_client(redis_url)
         self.writer = store.TickWriter(self.redis, self.exchange)
         self.flush_ms = flush_ms
         self.stale_after = stale_after
@@ -160,7 +147,7 @@ class FeedRunner:
     async def _universe_loop(self) -> None:
         """Reload the universe when told through Redis; reload once more after the
         notification channel was lost (a message may have been missed)."""
-        channel = store.universe_channel(self.exchange)
+        channel = keys.universe_channel(self.exchange)
         missed = False
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
@@ -399,11 +386,11 @@ class FeedRunner:
     async def write_status(self) -> None:
         """Write the status hash; a missing one means Redis lost our state."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(store.feed_key(self.exchange))
+        pipe.exists(keys.feed(self.exchange))
         store.queue_status(pipe, self.exchange, self.status())
         # Whoever refreshes the universe (Celery or --refresh-minutes) records the
         # outcome there; the feed's status shows it a second later.
-        pipe.hmget(store.refresh_key(self.exchange), "state", "last_error")
+        pipe.hmget(keys.refresh(self.exchange), "state", "last_error")
         started = time.perf_counter()
         try:
             existed, _, self._refresh = await pipe.execute()

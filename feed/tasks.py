@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 
 from feed.refresh import RefreshFailed, locked_refresh, roll_off_expired
-from options import store
+from options import clients, store
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def refresh_symbols(self, exchange: str = "bybit") -> str:
     """Sync every enabled underlying of `exchange` with its listing, then roll off
     expired contracts. Returns the report, or "skipped" when another refresh runs."""
-    client = store.sync_client(settings.REDIS_URL)
+    client = clients.sync_client()
     try:
         report = locked_refresh(client, exchange)
     except RefreshFailed as exc:
@@ -46,7 +46,7 @@ def roll_off_expired_task(exchange: str = "bybit") -> int:
     """Mark contracts whose expiry has passed inactive; returns how many."""
     rolled = roll_off_expired(exchange)
     if rolled:
-        client = store.sync_client(settings.REDIS_URL)
+        client = clients.sync_client()
         try:
             store.notify_universe_changed(client, exchange, "expiry")
         finally:

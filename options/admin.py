@@ -17,9 +17,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from options import store
+from options import clients, store
 from options.forms import UnderlyingForm
 from options.models import OptionContract, Underlying
+from options.read import read_tick_ages
 
 REDIS_TIMEOUT = 1.0  # seconds: an admin page must not hang on a Redis outage
 EXPIRED = "expired"
@@ -30,7 +31,7 @@ def announce(request, exchanges: Iterable[str], reason: str) -> None:
     exchanges = sorted(set(exchanges))
 
     def publish() -> None:
-        client = store.sync_client(settings.REDIS_URL, REDIS_TIMEOUT)
+        client = clients.sync_client(timeout=REDIS_TIMEOUT)
         try:
             for exchange in exchanges:
                 store.notify_universe_changed(client, exchange, reason)
@@ -101,7 +102,7 @@ class UnderlyingAdmin(admin.ModelAdmin):
 
     def _warn_failed_refresh(self, request) -> None:
         exchanges = Underlying.objects.values_list("exchange", flat=True).distinct()
-        client = store.sync_client(settings.REDIS_URL, REDIS_TIMEOUT)
+        client = clients.sync_client(timeout=REDIS_TIMEOUT)
         try:
             for exchange in exchanges.order_by("exchange"):
                 status = store.read_refresh(client, exchange)
@@ -213,11 +214,11 @@ def attach_tick_ages(contracts: Iterable[OptionContract]) -> None:
     by_exchange: dict[str, list[OptionContract]] = {}
     for contract in contracts:
         by_exchange.setdefault(contract.exchange, []).append(contract)
-    client = store.sync_client(settings.REDIS_URL, REDIS_TIMEOUT)
+    client = clients.sync_client(timeout=REDIS_TIMEOUT)
     try:
         for exchange, rows in by_exchange.items():
             symbols = [c.symbol for c in rows]
-            ages = store.read_tick_ages(client, exchange, symbols)
+            ages = read_tick_ages(client, exchange, symbols)
             for contract, age in zip(rows, ages, strict=True):
                 contract.tick_age = age
     except RedisError:

@@ -3,7 +3,8 @@
 A 200-contract chain is 200 HGETALLs. Pipelined through redis.asyncio they cost about
 20 us each in Python (a coroutine and a response callback per reply), 4 ms a chain;
 packed here in one pass and parsed by hiredis in one loop they cost a tenth of that.
-Plain TCP `redis://` URLs only; options.store falls back to the pipeline otherwise.
+Plain TCP `redis://` URLs only; options.read falls back to the pipeline otherwise.
+Built by options.clients, used by options.read only.
 """
 
 import asyncio
@@ -31,9 +32,16 @@ class BulkReader:
         return [_pairs(reply) for reply in replies]
 
     async def zrange_withscores(self, key: str) -> list[tuple[str, float]]:
-        (reply,) = await self.call([("ZRANGE", key, "0", "-1", "WITHSCORES")])
-        it = iter(reply)
-        return [(member, float(score)) for member, score in zip(it, it, strict=True)]
+        (members,) = await self.zranges_withscores([key])
+        return members
+
+    async def zranges_withscores(
+        self, keys: Sequence[str]
+    ) -> list[list[tuple[str, float]]]:
+        """Every member of each sorted set with its score, in order."""
+        replies = await self.call([("ZRANGE", key, "0", "-1", "WITHSCORES")
+                                   for key in keys])  # fmt: skip
+        return [_scored(reply) for reply in replies]
 
     async def hmget(self, keys: Sequence[str], fields: Sequence[str]) -> list[list]:
         return await self.call([("HMGET", key, *fields) for key in keys])
@@ -106,6 +114,11 @@ class BulkReader:
                 replies.append(reply)
                 reply = parser.gets()
         return replies
+
+
+def _scored(flat: list) -> list[tuple[str, float]]:
+    it = iter(flat)
+    return [(member, float(score)) for member, score in zip(it, it, strict=True)]
 
 
 def _pairs(flat: list) -> dict:

@@ -8,7 +8,7 @@ import redis
 from django.contrib.auth.models import Permission
 
 from devtools.processes import free_port
-from options import store
+from options import keys, store
 from options.models import OptionContract, Underlying
 from options.universe import sync_listing
 from tests.test_universe import instrument
@@ -31,7 +31,7 @@ def universe(settings, redis_url):
 def announcements(universe):
     """Messages on the universe channel: call it after acting."""
     pubsub = universe.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(store.universe_channel("bybit"))
+    pubsub.subscribe(keys.universe_channel("bybit"))
 
     def received() -> list[str]:
         found = [pubsub.get_message(timeout=0.3) for _ in range(5)]
@@ -156,9 +156,9 @@ def test_switching_an_underlying_tells_the_feed(
 @pytest.mark.django_db
 def test_the_tick_column_shows_what_redis_holds(staff_client, universe):
     now = int(time.time() * 1000)
-    universe.hset(store.tick_key("bybit", BTC[0]), mapping={"recv_ts": now - 2000})
-    universe.hset(store.tick_key("bybit", BTC[1]), mapping={"recv_ts": now - 600_000})
-    universe.hset(store.tick_key("bybit", BTC[2]), mapping={"ts": now})  # no recv_ts
+    universe.hset(keys.tick("bybit", BTC[0]), mapping={"recv_ts": now - 2000})
+    universe.hset(keys.tick("bybit", BTC[1]), mapping={"recv_ts": now - 600_000})
+    universe.hset(keys.tick("bybit", BTC[2]), mapping={"ts": now})  # no recv_ts
 
     page = staff_client.get(CONTRACTS)
     ticks = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from devtools.processes import BASE_DIR, Daphne, free_port
-from options import store
+from options import keys
 
 pytestmark = pytest.mark.browser
 
@@ -86,8 +86,8 @@ def painted_pixels(page, selector: str) -> int:
 
 def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
     feed, redis = daphne.feed, daphne.feed.redis
-    expiry = store.read_expiries(redis, "bybit", "BTC")[3][0]
-    index = store.read_chain_index(redis, "bybit", "BTC", expiry)
+    expiry = redis.zrange(keys.expiries("bybit", "BTC"), 0, -1)[3]
+    index = redis.zrange(keys.chain("bybit", "BTC", expiry), 0, -1, withscores=True)
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -101,7 +101,7 @@ def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
 
     # Every contract has its cells; the ATM strike is the one nearest the underlying.
     assert page.locator("[data-field=mark][data-symbol]").count() == len(index)
-    underlying = float(store.read_tick(redis, "bybit", index[0][0])["underlying"])
+    underlying = float(redis.hget(keys.tick("bybit", index[0][0]), "underlying"))
     nearest = min((strike for _, strike in index), key=lambda k: abs(k - underlying))
     atm = page.locator("tr.atm")
     assert atm.count() == 1

@@ -15,7 +15,7 @@ from dashboard.chain import CHAIN_FIELDS
 from dashboard.consumers import ChainConsumer
 from dashboard.routing import websocket_urlpatterns
 from devtools.processes import wait_for
-from options import live, store
+from options import keys, live
 from tracker_project.asgi import application
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -78,8 +78,8 @@ def streaming_feed(feed_for, **kwargs):
 def chains(feed, base: str = "BTC") -> list[tuple[str, list[str]]]:
     """(expiry, symbols by strike) of every expiry of one base."""
     return [
-        (day, [s for s, _ in store.read_chain_index(feed.redis, "bybit", base, day)])
-        for day, _ in store.read_expiries(feed.redis, "bybit", base)
+        (day, feed.redis.zrange(keys.chain("bybit", base, day), 0, -1))
+        for day in feed.redis.zrange(keys.expiries("bybit", base), 0, -1)
     ]
 
 
@@ -110,7 +110,11 @@ async def test_the_snapshot_on_connect_equals_redis(shared_feed):
     # Quiet exchange, exact Redis: then the snapshot must be Redis, field for field.
     feed.sim.control("silence", seconds=30)
     wait_for(lambda: not feed.sim.mismatches(feed.redis), 15, "exact state")
-    expected = store.read_ticks(feed.redis, "bybit", symbols, CHAIN_FIELDS)
+    expected = [
+        {f: v for f, v in feed.redis.hgetall(keys.tick("bybit", s)).items()
+         if f in CHAIN_FIELDS}
+        for s in symbols
+    ]  # fmt: skip
 
     communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/")
     snapshot = await receive(communicator)
@@ -143,7 +147,7 @@ async def test_a_price_set_at_the_exchange_arrives_as_a_diff(shared_feed):
             break
     assert time.monotonic() - set_at < 1.0
     assert set(row) <= set(CHAIN_FIELDS)
-    assert store.read_tick(feed.redis, "bybit", symbol)["mark"] == "4321.5"
+    assert feed.redis.hget(keys.tick("bybit", symbol), "mark") == "4321.5"
     await communicator.disconnect()
 
 

@@ -21,12 +21,12 @@ from devtools.simulators import Simulator
 from devtools.stack import Stack
 from feed.refresh import LISTINGS
 from feed.tasks import refresh_symbols
-from options import store
+from options import keys, store
 from options.instruments import Instrument
 from options.models import OptionContract
 from tests.test_universe import instrument
 
-CHANNEL = store.universe_channel("bybit")
+CHANNEL = keys.universe_channel("bybit")
 
 
 class Worker:
@@ -251,7 +251,7 @@ def test_a_retry_after_a_failure_completes_the_refresh(worker):
 
 def test_a_refresh_skips_while_another_holds_the_lock(worker):
     new = list_new(worker.sim, "520")
-    lock = worker.redis.lock(store.refresh_lock_key("bybit"), timeout=60)
+    lock = worker.redis.lock(keys.refresh_lock("bybit"), timeout=60)
     assert lock.acquire(blocking=False)
     try:
         status = worker.refresh(until=lambda s: "last_skip_ts" in s)

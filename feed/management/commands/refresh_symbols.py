@@ -1,8 +1,7 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from feed.refresh import RefreshFailed, locked_refresh, refresh_universe
-from options import store
+from options import clients
 
 
 class Command(BaseCommand):
@@ -41,7 +40,7 @@ class Command(BaseCommand):
             self.stderr.write(f"no enabled underlying of {exchange} to refresh")
 
     def scheduled(self, exchange: str, bases, fresh_for_s: float) -> None:
-        client = store.sync_client(settings.REDIS_URL)
+        client = clients.sync_client()
         try:
             report = locked_refresh(client, exchange, bases, fresh_for_s=fresh_for_s)
         except RefreshFailed as exc:

@@ -1,0 +1,54 @@
+"""Every Redis key and channel name of the store (docs/redis-schema.md), and nothing
+else: the one module that spells `ot:`.
+
+The schema is a public contract (the minimal deployment, the feed plus Redis, has no
+other interface): names are only ever added, never changed.
+"""
+
+PREFIX = "ot"
+
+
+def tick(exchange: str, symbol: str) -> str:
+    """Hash: latest state of one contract, fields as in options.fields.FIELDS."""
+    return f"{PREFIX}:tick:{exchange}:{symbol}"
+
+
+def chain(exchange: str, base: str, expiry: str) -> str:
+    """Sorted set: the symbols of one expiry (YYYY-MM-DD), scored by strike."""
+    return f"{PREFIX}:chain:{exchange}:{base}:{expiry}"
+
+
+def expiries(exchange: str, base: str) -> str:
+    """Sorted set: the expiry dates (YYYY-MM-DD) of one base, scored by expiry ms."""
+    return f"{PREFIX}:expiries:{exchange}:{base}"
+
+
+def bases(exchange: str) -> str:
+    """Set: the base coins that have a chain index."""
+    return f"{PREFIX}:bases:{exchange}"
+
+
+def exchange_of_bases(key: str) -> str:
+    """The exchange named by a `bases` key (the overview finds exchanges by SCAN)."""
+    return key[len(bases("")) :]
+
+
+def feed(exchange: str) -> str:
+    """Hash: the feed's status (options.store.FEED_STATUS_FIELDS)."""
+    return f"{PREFIX}:feed:{exchange}"
+
+
+def refresh(exchange: str) -> str:
+    """Hash: the outcome of the last symbol refreshes (options.store.REFRESH_FIELDS)."""
+    return f"{PREFIX}:refresh:{exchange}"
+
+
+def refresh_lock(exchange: str) -> str:
+    """String: held (redis-py Lock) while one process refreshes the universe."""
+    return f"{PREFIX}:lock:refresh:{exchange}"
+
+
+def universe_channel(exchange: str) -> str:
+    """Pub/sub channel: the symbol universe of an exchange changed (refresh, admin,
+    expiry). The message is a short reason; the feed reloads the universe when told."""
+    return f"{PREFIX}:universe:{exchange}"

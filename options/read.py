@@ -1,0 +1,227 @@
+"""The read model: async readers that return options.rows' typed rows.
+
+The API and the dashboard read Redis only through these. Every reader uses the
+running loop's clients (options.clients); many hashes are read in one round trip
+through the BulkReader, replies parsed in C (a 200-contract chain is the index, then
+one round trip for every contract). An unknown name raises NotFound, which says
+which of exchange, base, expiry or symbol it was.
+
+The admin's tick ages are the one sync reader: Django's admin is sync.
+"""
+
+import time
+from collections.abc import Iterable, Sequence
+
+from options import clients, keys
+from options.rows import (
+    PRICE_FIELDS,
+    STAMP_FIELDS,
+    Chain,
+    Expiry,
+    FeedHealth,
+    Tick,
+    age_ms,
+    atm_index,
+    centre_price,
+    chain_rows,
+    feed_health,
+    freshest_index,
+    stamp_ms,
+)
+
+
+class NotFound(LookupError):
+    """Redis has no such exchange, base, expiry or symbol; `field` says which."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# Chains and contracts -------------------------------------------------------------
+
+
+async def read_chain(
+    exchange: str,
+    base: str,
+    expiry: str,
+    *,
+    strike_min: float | None = None,
+    strike_max: float | None = None,
+    fields: Sequence[str] | None = None,
+) -> Chain:
+    """The chain of one expiry, only strikes within the bounds (inclusive), each
+    contract with only `fields` (all it has when None). The ATM row is found from
+    the selected contracts' prices whatever the fields."""
+    index = await _zrange(keys.chain(exchange, base, expiry))
+    if not index:
+        raise await _missing(exchange, base, expiry)
+    if strike_min is not None or strike_max is not None:
+        index = _within(index, strike_min, strike_max)
+    wanted = None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
+    states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
+    price = centre_price(states)
+    if wanted is not None and len(wanted) > len(fields):
+        keep = set(fields)
+        states = [{f: v for f, v in s.items() if f in keep} for s in states]
+    rows = chain_rows(
+        Tick(symbol, state, strike)
+        for (symbol, strike), state in zip(index, states, strict=True)
+    )
+    atm = atm_index([row.strike for row in rows], float(price)) if price else None
+    return Chain(exchange, base, expiry, rows, price, atm)
+
+
+def _within(index, low: float | None, high: float | None) -> list:
+    low = -float("inf") if low is None else low
+    high = float("inf") if high is None else high
+    return [(symbol, strike) for symbol, strike in index if low <= strike <= high]
+
+
+async def read_tick(exchange: str, symbol: str) -> Tick:
+    (state,) = await _hashes([keys.tick(exchange, symbol)])
+    if not state:
+        raise await _missing(exchange, symbol=symbol)
+    return Tick(symbol, state)
+
+
+async def read_expiries(exchange: str, base: str) -> list[Expiry]:
+    """The expiries that have a chain index, soonest first."""
+    pairs = await _zrange(keys.expiries(exchange, base))
+    if not pairs:
+        raise await _missing(exchange, base)
+    return [Expiry(day, int(ms)) for day, ms in pairs]
+
+
+async def read_strikes(
+    exchange: str, base: str, expiry: str | None = None
+) -> list[float]:
+    """The strikes of one expiry, or of every expiry of the base, ascending."""
+    if expiry:
+        days = [expiry]
+    else:
+        days = [day for day, _ in await _zrange(keys.expiries(exchange, base))]
+    indexes = await _zranges([keys.chain(exchange, base, day) for day in days])
+    strikes = {strike for index in indexes for _, strike in index}
+    if not strikes:
+        raise await _missing(exchange, base, expiry)
+    return sorted(strikes)
+
+
+# What exists --------------------------------------------------------------------
+
+
+async def read_bases(exchange: str) -> list[str]:
+    """The base coins of an exchange that have chain indexes."""
+    return sorted(await clients.async_client().smembers(keys.bases(exchange)))
+
+
+async def read_exchanges() -> list[str]:
+    """Exchanges that have chain indexes. A SCAN of the keyspace: for the overview
+    page, not for hot paths."""
+    found = set()
+    async for key in clients.async_client().scan_iter(keys.bases("*"), count=1000):
+        found.add(keys.exchange_of_bases(key))
+    return sorted(found)
+
+
+async def read_index_prices(
+    exchange: str, bases: Iterable[str]
+) -> dict[str, str | None]:
+    """The index price of each base (options.rows.freshest_index over the contracts
+    of its nearest expiry); None for a base without one. Three round trips."""
+    bases = list(bases)
+    expiries = await _zranges([keys.expiries(exchange, base) for base in bases])
+    nearest = [(b, e[0][0]) for b, e in zip(bases, expiries, strict=True) if e]
+    chains = await _zranges([keys.chain(exchange, b, day) for b, day in nearest])
+    symbols = [[s for s, _ in index] for index in chains]
+    flat = [keys.tick(exchange, s) for group in symbols for s in group]
+    states = iter(await _hashes(flat, ("index", *STAMP_FIELDS)))
+    prices = dict.fromkeys(bases)
+    for (base, _), group in zip(nearest, symbols, strict=True):
+        prices[base] = freshest_index([next(states) for _ in group])
+    return prices
+
+
+async def read_feed_health(exchange: str) -> FeedHealth:
+    (status,) = await _hashes([keys.feed(exchange)])
+    return feed_health(exchange, status, now_ms())
+
+
+# The admin (sync) ---------------------------------------------------------------
+
+
+def read_tick_ages(
+    client, exchange: str, symbols: Iterable[str], now: int | None = None
+) -> list[float | None]:
+    """Seconds since the feed last wrote each symbol (None without data), in order:
+    one pipeline on a sync client. Used by the admin's contract list, once a page."""
+    pipe = client.pipeline(transaction=False)
+    for symbol in symbols:
+        pipe.hmget(keys.tick(exchange, symbol), STAMP_FIELDS)
+    now = now_ms() if now is None else now
+    ages = []
+    for values in pipe.execute():
+        age = age_ms(stamp_ms(_pairs(STAMP_FIELDS, values)), now)
+        ages.append(None if age is None else age / 1000)
+    return ages
+
+
+# Raw reads: the BulkReader where the URL allows it, else a pipeline -----------------
+
+
+async def _missing(exchange, base=None, expiry=None, symbol=None) -> NotFound:
+    """The NotFound for an empty read: which name is unknown."""
+    known = await read_bases(exchange)
+    if not known:
+        return NotFound("exchange", f"unknown exchange {exchange!r}")
+    if symbol is not None:
+        return NotFound("symbol", f"no data for symbol {symbol!r} on {exchange}")
+    if base not in known:
+        message = f"unknown base {base!r} on {exchange}; known: {', '.join(known)}"
+        return NotFound("base", message)
+    return NotFound("expiry", f"no expiry {expiry} for {exchange} {base}")
+
+
+async def _hashes(
+    hash_keys: list[str], fields: Sequence[str] | None = None
+) -> list[dict[str, str]]:
+    """Each hash as a dict ({} when missing); only `fields` when given (HMGET)."""
+    bulk = clients.bulk_reader()
+    if bulk is not None:
+        if fields is None:
+            return await bulk.hgetall(hash_keys)
+        replies = await bulk.hmget(hash_keys, fields)
+    else:
+        pipe = clients.async_client().pipeline(transaction=False)
+        for key in hash_keys:
+            pipe.hgetall(key) if fields is None else pipe.hmget(key, fields)
+        replies = await pipe.execute()
+        if fields is None:
+            return replies
+    return [_pairs(fields, values) for values in replies]
+
+
+async def _zrange(key: str) -> list[tuple[str, float]]:
+    (members,) = await _zranges([key])
+    return members
+
+
+async def _zranges(zset_keys: list[str]) -> list[list[tuple[str, float]]]:
+    """Every member of each sorted set with its score, in order."""
+    bulk = clients.bulk_reader()
+    if bulk is not None:
+        return await bulk.zranges_withscores(zset_keys)
+    pipe = clients.async_client().pipeline(transaction=False)
+    for key in zset_keys:
+        pipe.zrange(key, 0, -1, withscores=True)
+    return await pipe.execute()
+
+
+def _pairs(fields: Sequence[str], values: Sequence[str | None]) -> dict[str, str]:
+    return {f: v for f, v in zip(fields, values, strict=True) if v is not None}
