@@ -23,11 +23,11 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import CHECKS
 from schemathesis.config import SchemathesisConfig
 
+from devtools.processes import BASE_DIR
 from feed.exchanges.bybit.listing import BybitListing
 from feed.refresh import refresh_universe
 from options.models import OptionContract
 from tests.test_api import api_redis, stack  # noqa: F401  (the module's fixtures)
-from tracker_project.devprocs import BASE_DIR
 
 CONFIG = BASE_DIR / "schemathesis.toml"
 

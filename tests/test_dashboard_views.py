@@ -6,8 +6,8 @@ import time
 import pytest
 from django.test import AsyncClient
 
+from devtools.processes import free_port
 from tests.test_read import EXPIRY, fill_store
-from tracker_project.localredis import free_port
 
 
 @pytest.fixture

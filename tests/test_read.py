@@ -4,8 +4,8 @@ documented schema (docs/redis-schema.md), written here key by key as a feed woul
 import pytest
 import redis
 
+from devtools.localredis import LocalRedis
 from options import clients, read
-from tracker_project.localredis import LocalRedis
 
 EXPIRY, LATER = "2026-03-27", "2026-06-26"
 MAR_MS, JUN_MS = 1_774_598_400_000, 1_782_460_800_000  # 08:00 UTC on those days
