@@ -16,7 +16,7 @@ import redis
 from celery import Celery
 from django_celery_beat.models import PeriodicTask
 
-from feed.refresh import LISTINGS
+from feed.exchanges.bybit import Bybit
 from feed.tasks import refresh_symbols
 from options import store
 from options.instruments import Instrument
@@ -201,7 +201,7 @@ def test_a_refresh_keeps_a_delivering_contract_rolled_off(
     settings, redis_url, monkeypatch
 ):
     settings.REDIS_URL, settings.TRACKER_UNDERLYINGS = redis_url, ["SOL"]
-    monkeypatch.setitem(LISTINGS, "bybit", DeliveringListing)
+    monkeypatch.setattr(Bybit, "listing", lambda self, **options: DeliveringListing())
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(CHANNEL)
