@@ -7,6 +7,7 @@ outside 127.0.0.1.
 import pytest
 import redis
 
+from options.store import universe_channel
 from tests.helpers import Feed
 from tracker_project.devprocs import SimulatorProcess
 from tracker_project.localredis import LocalRedis, free_port
@@ -26,6 +27,23 @@ def redis_url(redis_server):
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture
+def announcements(redis_url):
+    """Messages on bybit's universe channel, subscribed before the test acts: call
+    it after acting."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(universe_channel("bybit"))
+
+    def received() -> list[str]:
+        found = [pubsub.get_message(timeout=0.3) for _ in range(5)]
+        return [m["data"] for m in found if m]
+
+    yield received
+    pubsub.close()
+    client.close()
 
 
 @pytest.fixture
