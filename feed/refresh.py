@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from feed.exchanges import exchange as registered
+from feed import exchanges
 from feed.exchanges.base import Listing
 from options import store
 from options.models import OptionContract, Underlying
@@ -38,7 +38,7 @@ def refresh_universe(
     listing: Listing | None = None,
 ) -> SyncReport:
     """Sync every enabled base coin of `exchange` (or only `bases`) with its listing."""
-    client = listing if listing is not None else registered(exchange).listing()
+    client = listing if listing is not None else exchanges.adapter(exchange).listing()
     try:
         ensure_underlyings(exchange)
         report = SyncReport(exchange=exchange)
@@ -84,7 +84,9 @@ def base_coin_exists(base_coin: str, exchange: str = "bybit") -> bool:
     listing's error (ListingError, with `.message`) when the exchange cannot answer.
 
     Someone waits on the answer, so the client tries twice and waits out no ban."""
-    client = registered(exchange).listing(max_retries=1, ban_wait=1.0, timeout=5.0)
+    client = exchanges.adapter(exchange).listing(
+        max_retries=1, ban_wait=1.0, timeout=5.0
+    )
     try:
         return client.base_coin_exists(base_coin)
     finally:
@@ -119,7 +121,7 @@ def locked_refresh(
     ago (so that with Celery beat running, the feed's own schedule does nothing).
     `client`: a sync Redis client. ValueError for an unknown exchange, before the
     lock is taken or anything recorded."""
-    registered(exchange)
+    exchanges.adapter(exchange)  # an unknown name raises here, before the lock
     lock = client.lock(
         store.refresh_lock_key(exchange),
         timeout=settings.TRACKER_REFRESH_LOCK_SECONDS,

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from feed.exchanges import EXCHANGES, exchange
+from feed.exchanges import EXCHANGES, adapter
 from feed.exchanges.bybit.listing import BybitListing
 from feed.exchanges.bybit.stream import BybitStream
 from feed.refresh import base_coin_exists, refresh_universe
@@ -38,7 +38,7 @@ class PaperListing(FakeListing):
 def test_it_builds_both_halves_of_bybit_from_settings(settings):
     settings.BYBIT_WS_URL = "ws://127.0.0.1:1/v5/public/option"
     settings.BYBIT_REST_URL = "http://127.0.0.1:1/"
-    bybit = exchange("bybit")
+    bybit = adapter("bybit")
 
     stream = bybit.stream()
     assert isinstance(stream, BybitStream) and stream.name == bybit.name == "bybit"
@@ -51,7 +51,7 @@ def test_it_builds_both_halves_of_bybit_from_settings(settings):
 
 def test_an_unknown_exchange_is_refused_with_the_known_names():
     with pytest.raises(ValueError, match="unknown exchange 'okx'; known: bybit"):
-        exchange("okx")
+        adapter("okx")
 
 
 @pytest.mark.django_db

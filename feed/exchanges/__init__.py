@@ -2,7 +2,7 @@
 (`run_feed`) and the listing (the refresh, the admin's base-coin check).
 
 Adding an exchange means one adapter package and one line here; everything else only
-ever asks `exchange(name)`. Adapters are imported when first asked for, so a process
+ever asks `adapter(name)`. Adapters are imported when first asked for, so a process
 loads only the exchange it serves.
 """
 
@@ -15,7 +15,7 @@ EXCHANGES = {
 }
 
 
-def exchange(name: str) -> Exchange:
+def adapter(name: str) -> Exchange:
     """The adapter registered as `name`; ValueError for a name not registered."""
     try:
         path = EXCHANGES[name]

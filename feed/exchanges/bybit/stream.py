@@ -35,6 +35,10 @@ FIELD_MAP = {
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
 _PONG = Pong()
+# Builds a Tick without the Python-level __new__ that NamedTuple adds: 1,300 fewer
+# CPU instructions per message on the read path (93,900 -> 92,600 in
+# bench/read_path_cost.py).
+_tick = tuple.__new__
 
 
 class BybitStream:
@@ -138,9 +142,9 @@ class BybitStream:
             return Malformed("ticker ts is not an integer")
         kind = msg.get("type")
         if kind == "snapshot":
-            return Tick(topic[8:], ts, data, False)
+            return _tick(Tick, (topic[8:], ts, data, False))
         if kind == "delta":
-            return Tick(topic[8:], ts, data, True)
+            return _tick(Tick, (topic[8:], ts, data, True))
         return Ignored(f"ticker frame of type {kind!r}")
 
 
