@@ -60,6 +60,8 @@ class Stack:
             )
 
     def feed(self, *extra: str) -> ManagedCommand:
+        # The last feed's final status would pass wait_streaming() at once.
+        self.client.delete("ot:feed:bybit")
         return ManagedCommand(
             "run_feed", *extra, env=self.env, log_path=self.workdir / "feed.log"
         ).start()
