@@ -150,7 +150,7 @@ def _acquire(lock, exchange: str, wait_s: float) -> bool:
         return True
     if wait_s <= 0:
         return False
-    log.info("%s refresh waits up to %.0f s for another refresh to end", exchange,
+    log.info("%s refresh waits up to %g s for another refresh to end", exchange,
              wait_s)  # fmt: skip
     return lock.acquire(blocking=True, blocking_timeout=wait_s)
 
