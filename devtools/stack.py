@@ -61,7 +61,11 @@ class Stack:
         ManagedCommand(*args, env=self.env, log_path=log).run(timeout)
 
     def feed(self, *args: str) -> "Feed":
-        """A started `run_feed <args>`."""
+        """A started `run_feed <args>`. The last feed's status goes first: its final
+        figures would pass Feed.wait_streaming() at once."""
+        from options import keys
+
+        self.client.delete(keys.feed("bybit"))
         return Feed(self, *args).start()
 
     def feed_status(self) -> dict[str, str]:

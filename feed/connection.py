@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from feed.backoff import full_jitter
 from feed.conflate import Conflator
-from feed.exchanges.base import ACK, MALFORMED, PONG, TICK, StreamAdapter
+from feed.exchanges.base import Ack, Frame, Ignored, Malformed, StreamAdapter, Tick
 from feed.stats import FeedStats
 
 log = logging.getLogger(__name__)
@@ -145,25 +145,32 @@ class StreamConnection:
         parse = self.adapter.parse
         accept = self.conflator.accept
         accept_delta = self.conflator.accept_delta
-        clock = time.time
+        clock_ns = time.time_ns  # an int: cheaper than int(time.time() * 1000)
         try:
             async for raw in ws:
                 event = parse(raw)
-                kind = event[0]
-                if kind == TICK:
-                    file = accept_delta if event[4] else accept
-                    if file(event[1], event[2], event[3], int(clock() * 1000)):
-                        self.msgs += 1
-                    elif event[1] not in self.unsubscribed:
-                        self._malformed(f"bad ticker for {event[1][:60]!r}", raw)
-                elif kind == ACK:
-                    self._on_ack(event[1])
-                elif kind == MALFORMED:
-                    self._malformed(event[1], raw)
-                elif kind != PONG:
-                    log.debug("%s: ignored frame: %s", self.name, event[1])
+                if event.__class__ is not Tick:
+                    self._on_frame(event, raw)
+                    continue
+                symbol, ts, data, is_delta = event
+                file = accept_delta if is_delta else accept
+                if file(symbol, ts, data, clock_ns() // 1_000_000):
+                    self.msgs += 1
+                elif symbol not in self.unsubscribed:
+                    self._malformed(f"bad ticker for {symbol[:60]!r}", raw)
         finally:
             self.stats.last_msg_ts = _now_ms()
+
+    def _on_frame(self, event: Frame, raw) -> None:
+        """Every frame but a ticker, off the hot path. A Pong needs nothing: the
+        watchdog counts data, not pongs."""
+        match event:
+            case Ack():
+                self._on_ack(event)
+            case Malformed(reason=reason):
+                self._malformed(reason, raw)
+            case Ignored(reason=reason):
+                log.debug("%s: ignored frame: %s", self.name, reason)
 
     def _malformed(self, reason: str, raw) -> None:
         self.stats.malformed += 1
@@ -175,7 +182,7 @@ class StreamConnection:
                 self.name, reason, self.stats.malformed, sample,
             )  # fmt: skip
 
-    def _on_ack(self, ack) -> None:
+    def _on_ack(self, ack: Ack) -> None:
         now = time.monotonic()
         symbol_of = self.adapter.symbol_of
         for topic in ack.ok_topics:

@@ -6,47 +6,19 @@ failed fetch says nothing about what is listed); the others proceed.
 
 import logging
 import time
-from collections.abc import Callable, Iterable
-from typing import Protocol
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.utils import timezone
 from redis.exceptions import LockError
 
+from feed import exchanges
+from feed.exchanges.base import Listing
 from options import keys, store
-from options.instruments import Instrument
 from options.models import OptionContract, Underlying
 from options.universe import SyncReport, sync_listing
 
 log = logging.getLogger(__name__)
-
-
-class Listing(Protocol):
-    def fetch(self, base_coin: str) -> list[Instrument]: ...
-
-    def close(self) -> None: ...
-
-    def base_coin_exists(self, base_coin: str) -> bool: ...
-
-
-def _bybit_listing(**options) -> Listing:
-    from feed.exchanges.bybit.listing import BybitListing
-
-    return BybitListing(settings.BYBIT_REST_URL, **options)
-
-
-LISTINGS: dict[str, Callable[..., Listing]] = {"bybit": _bybit_listing}
-
-
-def listing_for(exchange: str, **options) -> Listing:
-    """A new listing client for `exchange`, configured from settings; `options`
-    (max_retries, ban_wait, timeout) tune its patience."""
-    try:
-        factory = LISTINGS[exchange]
-    except KeyError:
-        known = ", ".join(sorted(LISTINGS))
-        raise ValueError(f"unknown exchange {exchange!r}; known: {known}") from None
-    return factory(**options)
 
 
 def ensure_underlyings(exchange: str) -> None:
@@ -66,7 +38,7 @@ def refresh_universe(
     listing: Listing | None = None,
 ) -> SyncReport:
     """Sync every enabled base coin of `exchange` (or only `bases`) with its listing."""
-    client = listing if listing is not None else listing_for(exchange)
+    client = listing if listing is not None else exchanges.adapter(exchange).listing()
     try:
         ensure_underlyings(exchange)
         report = SyncReport(exchange=exchange)
@@ -112,35 +84,50 @@ def base_coin_exists(base_coin: str, exchange: str = "bybit") -> bool:
     listing's error (ListingError, with `.message`) when the exchange cannot answer.
 
     Someone waits on the answer, so the client tries twice and waits out no ban."""
-    client = listing_for(exchange, max_retries=1, ban_wait=1.0, timeout=5.0)
+    client = exchanges.adapter(exchange).listing(
+        max_retries=1, ban_wait=1.0, timeout=5.0
+    )
     try:
         return client.base_coin_exists(base_coin)
     finally:
         client.close()
 
 
-# Scheduled refreshes: the Celery task and `run_feed --refresh-minutes` share this. ----
+# Every refresh but the feed's first one: the Celery task, `run_feed --refresh-minutes`
+# and `manage.py refresh_symbols` all take this path. -----------------------------
 
 
 class RefreshFailed(Exception):
     """A base coin's listing could not be read; its contracts were left as they
-    were. Raised so that the caller retries with backoff."""
+    were. Raised so that the caller retries with backoff; `report` says what the
+    other coins did."""
+
+    def __init__(self, message: str, report: SyncReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def locked_refresh(
-    client, exchange: str, bases=None, fresh_for_s: float | None = None
+    client,
+    exchange: str,
+    bases=None,
+    fresh_for_s: float | None = None,
+    wait_s: float = 0.0,
 ) -> SyncReport | None:
     """Refresh under the exchange's refresh lock, so two refreshes never overlap.
 
-    Returns None without refreshing when another process holds the lock, or when a
-    refresh succeeded less than `fresh_for_s` ago (so that with Celery beat running,
-    the feed's own schedule does nothing). `client`: a sync Redis client."""
+    Returns None without refreshing when another process holds the lock (for
+    `wait_s` seconds, if given), or when a refresh succeeded less than `fresh_for_s`
+    ago (so that with Celery beat running, the feed's own schedule does nothing).
+    `client`: a sync Redis client. ValueError for an unknown exchange, before the
+    lock is taken or anything recorded."""
+    exchanges.adapter(exchange)  # an unknown name raises here, before the lock
     lock = client.lock(
         keys.refresh_lock(exchange),
         timeout=settings.TRACKER_REFRESH_LOCK_SECONDS,
         blocking=False,
     )
-    if not lock.acquire():
+    if not _acquire(lock, exchange, wait_s):
         log.info("%s refresh skipped: another refresh holds the lock", exchange)
         store.record_refresh_skipped(client, exchange)
         return None
@@ -155,6 +142,17 @@ def locked_refresh(
             lock.release()
         except LockError:  # held past its timeout: someone may have taken it since
             log.warning("%s refresh lock expired before the refresh ended", exchange)
+
+
+def _acquire(lock, exchange: str, wait_s: float) -> bool:
+    """Take the lock now, or within `wait_s` seconds of polling."""
+    if lock.acquire(blocking=False):
+        return True
+    if wait_s <= 0:
+        return False
+    log.info("%s refresh waits up to %g s for another refresh to end", exchange,
+             wait_s)  # fmt: skip
+    return lock.acquire(blocking=True, blocking_timeout=wait_s)
 
 
 def refresh_and_notify(client, exchange: str, bases=None) -> SyncReport:
@@ -173,7 +171,7 @@ def refresh_and_notify(client, exchange: str, bases=None) -> SyncReport:
     if report.failed:
         errors = "; ".join(f"{base}: {error}" for base, error in report.failed.items())
         store.record_refresh(client, exchange, str(report), errors)
-        raise RefreshFailed(errors)
+        raise RefreshFailed(errors, report)
     store.record_refresh(client, exchange, str(report))
     return report
 

@@ -14,6 +14,7 @@ from devtools.database import MigratedDatabase
 from devtools.localredis import LocalRedis
 from devtools.simulators import SimulatorThread
 from devtools.stack import Feed, Stack
+from options import keys
 
 # Up to this rate the simulator is served from a thread of the test process (no
 # process to start); above it, it gets its own process and core. A module whose
@@ -40,6 +41,23 @@ def redis_url(redis_server):
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture
+def announcements(redis_url):
+    """Messages on bybit's universe channel, subscribed before the test acts: call
+    it after acting."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(keys.universe_channel("bybit"))
+
+    def received() -> list[str]:
+        found = [pubsub.get_message(timeout=0.3) for _ in range(5)]
+        return [m["data"] for m in found if m]
+
+    yield received
+    pubsub.close()
+    client.close()
 
 
 @pytest.fixture

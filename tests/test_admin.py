@@ -28,20 +28,6 @@ def universe(settings, redis_url):
 
 
 @pytest.fixture
-def announcements(universe):
-    """Messages on the universe channel: call it after acting."""
-    pubsub = universe.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(keys.universe_channel("bybit"))
-
-    def received() -> list[str]:
-        found = [pubsub.get_message(timeout=0.3) for _ in range(5)]
-        return [m["data"] for m in found if m]
-
-    yield received
-    pubsub.close()
-
-
-@pytest.fixture
 def staff_client(client, django_user_model):
     """A staff user (not a superuser) with the options permissions an operator has."""
     user = django_user_model.objects.create_user("operator", is_staff=True)

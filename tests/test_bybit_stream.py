@@ -1,11 +1,11 @@
-"""The Bybit stream adapter: frames in, classified events out (recorded frames)."""
+"""The Bybit stream adapter: frames in, named frames out (recorded frames)."""
 
 from pathlib import Path
 
 import orjson
 import pytest
 
-from feed.exchanges.base import ACK, IGNORED, MALFORMED, PONG, TICK
+from feed.exchanges.base import Ack, Ignored, Malformed, Pong, Tick
 from feed.exchanges.bybit.stream import (
     FIELD_MAP,
     MAX_ARGS_CHARS_PER_CONNECTION,
@@ -20,14 +20,14 @@ stream = BybitStream("ws://127.0.0.1:1/v5/public/option")
 
 
 def test_it_parses_a_ticker_snapshot():
-    kind, symbol, ts, data, is_delta = stream.parse(FRAMES[0])
-    assert (kind, symbol, ts, is_delta) == (
-        TICK,
+    tick = stream.parse(FRAMES[0])
+    assert isinstance(tick, Tick)
+    assert (tick.symbol, tick.ts, tick.is_delta) == (
         "BTC-27MAR26-70000-C-USDT",
         1774500000000,
         False,
     )
-    assert data["markPrice"] == "1218.37" and data["markPriceIv"] == "0.4455"
+    assert tick.data["markPrice"] == "1218.37" and tick.data["markPriceIv"] == "0.4455"
 
 
 def test_it_maps_every_ws_field_onto_a_store_field():
@@ -39,23 +39,24 @@ def test_it_maps_every_ws_field_onto_a_store_field():
 def test_it_accepts_a_one_element_data_array_and_deltas():
     frame = orjson.loads(FRAMES[0])
     frame["data"], frame["type"] = [frame["data"]], "delta"
-    kind, _, _, data, is_delta = stream.parse(orjson.dumps(frame).decode())
-    assert kind == TICK and is_delta and data["bidPrice"] == "1205"
+    tick = stream.parse(orjson.dumps(frame).decode())
+    assert isinstance(tick, Tick) and tick.is_delta and tick.data["bidPrice"] == "1205"
 
 
 def test_it_matches_acks_by_topic():
-    kind, ack = stream.parse(FRAMES[1])
-    assert kind == ACK and ack.success
+    ack = stream.parse(FRAMES[1])
+    assert isinstance(ack, Ack) and ack.success
     assert ack.ok_topics == ["tickers.BTC-27MAR26-70000-C-USDT"]
-    kind, ack = stream.parse(FRAMES[2])
-    assert not ack.success and ack.failed_topics == ["tickers.BTC-1JAN20-1-C-USDT"]
-    kind, ack = stream.parse(FRAMES[5])  # linear-style unsubscribe answer
-    assert kind == ACK and ack.success and ack.ok_topics == []
+    ack = stream.parse(FRAMES[2])
+    assert isinstance(ack, Ack) and not ack.success
+    assert ack.failed_topics == ["tickers.BTC-1JAN20-1-C-USDT"]
+    ack = stream.parse(FRAMES[5])  # linear-style unsubscribe answer
+    assert isinstance(ack, Ack) and ack.success and ack.ok_topics == []
 
 
 @pytest.mark.parametrize("frame", [FRAMES[3], FRAMES[4]])
 def test_it_recognises_both_pong_shapes(frame):
-    assert stream.parse(frame) == (PONG,)
+    assert stream.parse(frame) == Pong()
 
 
 @pytest.mark.parametrize(
@@ -76,14 +77,13 @@ def test_it_recognises_both_pong_shapes(frame):
     ],
 )
 def test_it_classifies_malformed_frames_with_a_reason(raw, reason):
-    kind, why = stream.parse(raw)
-    assert kind == MALFORMED and reason in why
+    frame = stream.parse(raw)
+    assert isinstance(frame, Malformed) and reason in frame.reason
 
 
 def test_it_ignores_ticker_frames_of_unknown_type():
-    assert (
-        stream.parse('{"topic":"tickers.X","ts":1,"type":"x","data":{}}')[0] == IGNORED
-    )
+    frame = stream.parse('{"topic":"tickers.X","ts":1,"type":"x","data":{}}')
+    assert frame == Ignored("ticker frame of type 'x'")
 
 
 def test_it_shards_topics_within_the_connection_limits():

@@ -19,7 +19,7 @@ from django_celery_beat.models import PeriodicTask
 from devtools.processes import ManagedProcess, wait_for
 from devtools.simulators import Simulator
 from devtools.stack import Stack
-from feed.refresh import LISTINGS
+from feed.exchanges.bybit import Bybit
 from feed.tasks import refresh_symbols
 from options import keys, store
 from options.instruments import Instrument
@@ -201,7 +201,7 @@ def test_a_refresh_keeps_a_delivering_contract_rolled_off(
     settings, redis_url, monkeypatch
 ):
     settings.REDIS_URL, settings.TRACKER_UNDERLYINGS = redis_url, ["SOL"]
-    monkeypatch.setitem(LISTINGS, "bybit", DeliveringListing)
+    monkeypatch.setattr(Bybit, "listing", lambda self, **options: DeliveringListing())
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(CHANNEL)

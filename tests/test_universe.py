@@ -12,7 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from devtools.simulators import SimulatorThread
-from feed.exchanges.bybit.listing import BybitListing, ListingError, parse_item
+from feed.exchanges.base import ListingError
+from feed.exchanges.bybit import Bybit
+from feed.exchanges.bybit.listing import BybitListing, parse_item
 from feed.refresh import refresh_universe
 from options.instruments import Instrument
 from options.models import OptionContract, Underlying
@@ -448,10 +450,12 @@ def test_refresh_unknown_exchange():
 
 
 @pytest.fixture
-def fake_registry(monkeypatch, settings):
+def fake_registry(monkeypatch, settings, redis_url):
+    """The registry's Bybit entry lists from a stand-in; Redis is a private one."""
     settings.TRACKER_UNDERLYINGS = ["BTC", "ETH"]
+    settings.REDIS_URL = redis_url
     fake = FakeListing({"BTC": BTC, "ETH": ETH})
-    monkeypatch.setattr("feed.refresh.LISTINGS", {"bybit": lambda: fake})
+    monkeypatch.setattr(Bybit, "listing", lambda self, **options: fake)
     return fake
 
 
@@ -616,8 +620,9 @@ def test_e2e_exchange_down(settings, three_bases):
 
 
 @pytest.mark.django_db
-def test_e2e_command(sim, settings):
+def test_e2e_command(sim, settings, redis_url):
     settings.TRACKER_UNDERLYINGS = ["BTC", "ETH", "SOL"]
+    settings.REDIS_URL = redis_url
     settings.BYBIT_REST_URL = sim.rest_url
     out = StringIO()
     call_command("refresh_symbols", "--underlyings", "BTC,ETH", stdout=out)

@@ -1,22 +1,26 @@
-"""The exchange registry: name -> stream adapter, built from settings.
+"""The exchange registry: a name maps to one adapter, which provides both the stream
+(`run_feed`) and the listing (the refresh, the admin's base-coin check).
 
-Adding an exchange means one entry here; the runner and the refresh service only ever
-ask the registry.
+Adding an exchange means one adapter package and one line here; everything else only
+ever asks `adapter(name)`. Adapters are imported when first asked for, so a process
+loads only the exchange it serves.
 """
 
-from django.conf import settings
+from importlib import import_module
 
-EXCHANGES = ("bybit",)
+from feed.exchanges.base import Exchange
 
-
-def check_exchange(name: str) -> str:
-    if name not in EXCHANGES:
-        raise ValueError(f"unknown exchange {name!r}; known: {', '.join(EXCHANGES)}")
-    return name
+EXCHANGES = {
+    "bybit": "feed.exchanges.bybit.Bybit",
+}
 
 
-def stream_adapter(name: str):
-    check_exchange(name)
-    from feed.exchanges.bybit.stream import BybitStream
-
-    return BybitStream(settings.BYBIT_WS_URL)
+def adapter(name: str) -> Exchange:
+    """The adapter registered as `name`; ValueError for a name not registered."""
+    try:
+        path = EXCHANGES[name]
+    except KeyError:
+        known = ", ".join(sorted(EXCHANGES))
+        raise ValueError(f"unknown exchange {name!r}; known: {known}") from None
+    module, _, attr = path.rpartition(".")
+    return getattr(import_module(module), attr)()

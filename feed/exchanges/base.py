@@ -1,19 +1,29 @@
-"""The contract between the feed runner and an exchange's streaming protocol.
+"""What an exchange adapter provides: a stream, a listing, and the frames it parses.
 
-An adapter knows frames and limits; the runner knows sockets, timing and Redis. So
-`parse` is pure (no await, no I/O): tests and benchmarks feed it raw frames.
+An adapter knows frames, limits and REST pages; the runner knows sockets, timing and
+Redis, and the refresh knows the database. So `parse` is pure (no await, no I/O):
+tests and benchmarks feed it raw frames.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-# parse() returns a tuple whose first item is one of these kinds.
-TICK = 0  # (TICK, symbol, exchange_ts_ms, data, is_delta)
-ACK = 1  # (ACK, Ack)
-PONG = 2  # (PONG,)
-MALFORMED = 3  # (MALFORMED, reason)
-IGNORED = 4  # (IGNORED, reason): a well-formed frame that carries nothing for us
+from options.instruments import Instrument
+
+# Frames, as parse() returns them. The connection tells them apart by class.
+
+
+class Tick(NamedTuple):
+    """A ticker frame: the newest values of one contract, as the exchange names them.
+
+    A NamedTuple, not a dataclass: one is built per message on the feed's hottest
+    path, and a tuple is the cheapest object to build and unpack."""
+
+    symbol: str
+    ts: int  # exchange time, ms since the epoch
+    data: dict
+    is_delta: bool  # only the fields that changed (else a full snapshot)
 
 
 @dataclass(slots=True)
@@ -24,6 +34,28 @@ class Ack:
     ok_topics: list[str] = field(default_factory=list)
     failed_topics: list[str] = field(default_factory=list)
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """The answer to the adapter's ping frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A frame the feed counts and skips (bad JSON, wrong types, unknown topic)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A well-formed frame that carries nothing for the feed."""
+
+    reason: str
+
+
+Frame = Tick | Ack | Pong | Malformed | Ignored
 
 
 class StreamAdapter(Protocol):
@@ -52,4 +84,41 @@ class StreamAdapter(Protocol):
 
     def ping_frame(self) -> bytes: ...
 
-    def parse(self, raw: str | bytes) -> tuple: ...
+    def parse(self, raw: str | bytes) -> Frame: ...
+
+
+class ListingError(Exception):
+    """The listing could not be read; `permanent` means retrying will not help.
+
+    `message` is what the admin and the refresh record show the operator."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+class Listing(Protocol):
+    """An exchange's REST listing of options; a client to close after use."""
+
+    def fetch(self, base_coin: str) -> list[Instrument]:
+        """Every listed option of `base_coin`; ListingError if it cannot be read."""
+        ...
+
+    def base_coin_exists(self, base_coin: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class Exchange(Protocol):
+    """One registry entry (feed.exchanges.EXCHANGES): both halves of an exchange,
+    configured from settings."""
+
+    name: str
+
+    def stream(self) -> StreamAdapter: ...
+
+    def listing(self, **options) -> Listing:
+        """A new listing client; `options` (max_retries, ban_wait, timeout) tune
+        its patience."""
+        ...

@@ -17,6 +17,7 @@ import httpx
 import orjson
 
 from feed.backoff import full_jitter
+from feed.exchanges.base import ListingError
 from options.instruments import Instrument
 from options.symbols import SymbolError, parse_symbol
 
@@ -30,15 +31,6 @@ RATE_LIMIT_CODES = {10006}  # too many visits
 MAX_PAGES = 200
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BASE = re.compile(r"^[A-Z0-9]{1,16}$")
-
-
-class ListingError(Exception):
-    """The listing could not be read; `permanent` means retrying will not help."""
-
-    def __init__(self, message: str, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.permanent = permanent
 
 
 class _Transient(Exception):

@@ -52,12 +52,12 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args, **opts):
-        from feed.exchanges import stream_adapter
+        from feed import exchanges
         from feed.runner import FeedRunner
 
         try:
             fields = profile_fields(opts["fields"])
-            adapter = stream_adapter(opts["exchange"])
+            adapter = exchanges.adapter(opts["exchange"]).stream()
         except ValueError as exc:
             raise CommandError(str(exc))
         if opts["flush_ms"] < 10 or opts["stale_after"] <= 0:
