@@ -14,7 +14,7 @@ import redis
 from django.core.management import CommandError, call_command
 
 from devtools.processes import free_port
-from options import store
+from options import keys, store
 from options.models import OptionContract, Underlying
 from tests.test_universe import fake_registry  # noqa: F401 (a fixture)
 
@@ -62,7 +62,7 @@ def test_it_tells_the_feed_and_records_the_outcome(
         recorded["last_ok_ts"]
     )
     assert announcements() == []
-    assert not redis_client.exists(store.refresh_lock_key("bybit"))  # released
+    assert not redis_client.exists(keys.refresh_lock("bybit"))  # released
 
 
 @pytest.mark.django_db
@@ -94,7 +94,7 @@ def test_it_rolls_off_what_the_listing_still_shows_after_its_expiry(
 @pytest.mark.django_db
 def test_it_waits_for_a_refresh_in_progress_then_runs(exchange, redis_client):
     lock = redis_client.lock(
-        store.refresh_lock_key("bybit"), timeout=60, thread_local=False
+        keys.refresh_lock("bybit"), timeout=60, thread_local=False
     )
     assert lock.acquire(blocking=False)
     threading.Timer(1.0, lock.release).start()  # the other refresh ends in 1 s
@@ -109,7 +109,7 @@ def test_it_waits_for_a_refresh_in_progress_then_runs(exchange, redis_client):
 @pytest.mark.django_db
 def test_it_gives_up_when_another_refresh_holds_the_lock(exchange, redis_client):
     lock = redis_client.lock(
-        store.refresh_lock_key("bybit"), timeout=60, thread_local=False
+        keys.refresh_lock("bybit"), timeout=60, thread_local=False
     )
     assert lock.acquire(blocking=False)
     try:
