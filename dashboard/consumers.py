@@ -7,13 +7,15 @@ Messages to the page (each with `seq` and `server_ts`, ms):
 The page answers {"type": "ack", "seq": n} once it has applied message n.
 
 The feed publishes a chain's changed rows after every flush (options.live). A page gets
-its next message as soon as one is due (leading edge): at once when its last message
-left MIN_INTERVAL_S ago or more, otherwise when that spacing allows, with everything
-that changed meanwhile. So at most 10 messages a second, and a change after a quiet
-spell goes out as soon as it arrives. Each event is applied once per process to the
-chain's book (dashboard.fanout); a socket keeps only the book version its page has,
-so an event costs each socket O(1), and sockets that keep up send the same JSON,
-built once.
+its next message as soon as one is due (leading edge) and its schedule allows, with
+everything that changed meanwhile. The schedule is one message per INTERVAL_S (at most
+10 a second), and a message may leave up to EARLY_S ahead of its slot, which lets a
+page catch up after one message left late. With a strict 100 ms between messages, a
+page fed every 100 ms by the feed's flushes would carry every delay forward: one late
+message pushes all later ones back, and each later change waits for that too. Each
+event is applied once per process to the chain's book (dashboard.fanout); a socket
+keeps only the book version its page has, so an event costs each socket O(1), and
+sockets that keep up send the same JSON, built once.
 
 Every buffer is bounded. At most MAX_IN_FLIGHT messages go unacknowledged; meanwhile
 what the page will get is the book's latest row of each contract that changed, one
@@ -53,7 +55,8 @@ class ClientError(Exception):
 class ChainConsumer(AsyncJsonWebsocketConsumer):
     MAX_IN_FLIGHT = 2
     STALL_S = 2.0
-    MIN_INTERVAL_S = 0.1  # between two messages to a page: at most 10 a second
+    INTERVAL_S = 0.1  # a page's schedule: one message per interval, 10 a second
+    EARLY_S = 0.05  # how far ahead of its slot a message may leave (so >= 50 ms apart)
 
     # Connection -------------------------------------------------------------------
 
@@ -68,7 +71,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.index_version = 0  # the book's index version checked against them
         self.unknown: set[str] = set()  # symbols outside the index, resynced once
         self.sent_seq = self.acked_seq = 0
-        self.last_sent = 0.0
+        self.next_slot = 0.0  # when the page's next message is due (monotonic)
         self.blocked_since: float | None = None
         self.resync = False
         self.status_at = 0.0  # when the feed's status is due again (monotonic)
@@ -180,7 +183,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=1011)
 
     async def _send_when_due(self) -> None:
-        """One step: wait for room, for something due, or for the spacing; or send."""
+        """One step: wait for room, for something due, or for the schedule; or send."""
         now = time.monotonic()
         if self.in_flight >= self.MAX_IN_FLIGHT:
             await self._wait_for_ack(now)
@@ -190,7 +193,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         if not due and now < self.status_at:
             await self._idle(self.status_at)
             return
-        wait = self.last_sent + self.MIN_INTERVAL_S - now
+        wait = self.next_slot - self.EARLY_S - now
         if wait > 0:
             await asyncio.sleep(wait)  # events meanwhile go out with this message
         elif self.resync:
@@ -285,8 +288,11 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message)
 
     def _stamp(self, message: dict) -> None:
-        """Number a message about to leave, and note when it left."""
+        """Number a message about to leave, and move the page's schedule on: the
+        next slot is one interval after this one's, or after now if this one is late
+        (the generic cell rate algorithm: at most one message per interval on
+        average, and never more than EARLY_S ahead)."""
         self.sent_seq += 1
-        self.last_sent = time.monotonic()
+        self.next_slot = max(self.next_slot, time.monotonic()) + self.INTERVAL_S
         message["seq"] = self.sent_seq
         message["server_ts"] = chain.now_ms()
