@@ -64,6 +64,22 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         route = self.scope["url_route"]["kwargs"]
         self.exchange, self.base = route["exchange"], route["base"]
         self.expiry = route["expiry"]
+        self._start_state()
+        # Accept first: a close before accepting reaches the browser as a bare
+        # handshake failure, without the code that tells the page not to retry.
+        await self.accept()
+        try:
+            self.check_allowed()
+            self.group = live.chain_group(self.exchange, self.base, self.expiry)
+            self.book = fanout.join(self.group)
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.send_snapshot()
+        except ClientError as exc:
+            await self.close(code=exc.code)
+            return
+        self.sender = asyncio.create_task(self._send_loop())
+
+    def _start_state(self) -> None:
         self.group: str | None = None
         self.book: fanout.ChainBook | None = None
         self.sent_version = 0  # the book's version that the page's messages cover
@@ -78,19 +94,6 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.recovering = 0  # healthy statuses to wait for after a Redis outage
         self.wake = asyncio.Event()  # set by events and acks for the sender
         self.sender: asyncio.Task | None = None
-        # Accept first: a close before accepting reaches the browser as a bare
-        # handshake failure, without the code that tells the page not to retry.
-        await self.accept()
-        try:
-            self.check_allowed()
-            self.group = live.chain_group(self.exchange, self.base, self.expiry)
-            self.book = fanout.join(self.group)
-            await self.channel_layer.group_add(self.group, self.channel_name)
-            await self.send_snapshot()
-        except ClientError as exc:
-            await self.close(code=exc.code)
-            return
-        self.sender = asyncio.create_task(self._send_loop())
 
     async def disconnect(self, code):
         if self.sender:
