@@ -52,6 +52,11 @@ class ClientError(Exception):
         self.code = code
 
 
+class PageGone(Exception):
+    """A send failed because the page's socket closed meanwhile (the server says
+    how: with daphne, autobahn's Disconnected). The disconnect follows."""
+
+
 class ChainConsumer(AsyncJsonWebsocketConsumer):
     MAX_IN_FLIGHT = 2
     STALL_S = 2.0
@@ -76,6 +81,8 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
             await self.send_snapshot()
         except ClientError as exc:
             await self.close(code=exc.code)
+            return
+        except PageGone:
             return
         self.sender = asyncio.create_task(self._send_loop())
 
@@ -142,10 +149,6 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             return None  # a page's garbage is ignored, not fatal
 
-    @classmethod
-    async def encode_json(cls, content):
-        return orjson.dumps(content).decode()
-
     def _check_index(self) -> None:
         """Contracts the book saw first since the page's snapshot and the snapshot
         lacks (listed since): one fresh snapshot brings their strikes."""
@@ -179,6 +182,8 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
                 await self._send_when_due()
         except ClientError as exc:
             await self.close(code=exc.code)
+        except PageGone:
+            log.debug("chain %s: %s went away", self.group, self.channel_name)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -263,9 +268,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         # The rows are the book's, shared by every socket of the chain that last sent
         # at the same version: their JSON is built once (chain.rows_json).
         head = orjson.dumps(message)
-        await self.send(
-            text_data=(head[:-1] + b',"rows":' + chain.rows_json(rows) + b"}").decode()
-        )
+        await self._transmit(head[:-1] + b',"rows":' + chain.rows_json(rows) + b"}")
 
     async def _status(self) -> dict:
         self.status_at = time.monotonic() + chain.STATUS_EVERY_S
@@ -288,7 +291,13 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send(self, message: dict) -> None:
         self._stamp(message)
-        await self.send_json(message)
+        await self._transmit(orjson.dumps(message))
+
+    async def _transmit(self, text: bytes) -> None:
+        try:
+            await self.send(text_data=text.decode())
+        except Exception as exc:
+            raise PageGone from exc
 
     def _stamp(self, message: dict) -> None:
         """Number a message about to leave, and move the page's schedule on: the
