@@ -166,8 +166,8 @@ def force_ticks(stack, page, watch, symbol: str, ticks: int, per_tick: bool) -> 
         mark = f"{50000 + n}.5"
         sent_ms = time.time() * 1000
         pushed_ms = stack.sim.control("set", symbol=symbol, markPrice=mark)["ts"]
-        page.wait_for_function(
-            "(mark) => window.__seen[mark] !== undefined", arg=mark, timeout=5000
+        page.wait_for_function(  # long: a loaded machine, not a lost tick
+            "(mark) => window.__seen[mark] !== undefined", arg=mark, timeout=20000
         )
         seen = page.evaluate("(m) => window.__seen[m]", mark)
         latencies.append(seen[0] - pushed_ms)
