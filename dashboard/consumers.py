@@ -9,10 +9,11 @@ The page answers {"type": "ack", "seq": n} once it has applied message n.
 The feed publishes a chain's changed rows after every flush (options.live). A page gets
 its next message as soon as one is due (leading edge) and its schedule allows, with
 everything that changed meanwhile. The schedule is one message per INTERVAL_S (at most
-10 a second), and a message may leave up to EARLY_S ahead of its slot, which lets a
-page catch up after one message left late. With a strict 100 ms between messages, a
-page fed every 100 ms by the feed's flushes would carry every delay forward: one late
-message pushes all later ones back, and each later change waits for that too. Each
+10 a second on average; a second after a late message may hold 11), and a message may
+leave up to EARLY_S ahead of its slot, which lets a page catch up after one message
+left late. With a strict 100 ms between messages, a page fed every 100 ms by the
+feed's flushes would carry every delay forward: one late message pushes all later
+ones back, and each later change waits for that too (bench/send_schedule_model.py). Each
 event is applied once per process to the chain's book (dashboard.fanout); a socket
 keeps only the book version its page has, so an event costs each socket O(1), and
 sockets that keep up send the same JSON, built once.
