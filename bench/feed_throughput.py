@@ -5,12 +5,20 @@ receive-and-parse client against the same simulator), because this machine is sh
 and its absolute speed moves 2x between days.
 
 usage: python bench/feed_throughput.py [--seconds 10] [--rounds 2] [--contracts 2100]
+    [--only throughput|real-rate] [--no-publish | --watch-all]
+
+The feed publishes a chain's live updates only while someone subscribes to it
+(feed/publish.py), so by default nothing is published here; --watch-all subscribes to
+every chain (a pattern subscriber that reads and drops what it gets), the dashboard's
+worst case.
 """
 
 import argparse
 import asyncio
+import contextlib
 import time
 
+import redis
 import redis.asyncio as aioredis
 
 from harness import Stack, cpu_seconds, percentile, rss_mb
@@ -18,9 +26,31 @@ from harness import Stack, cpu_seconds, percentile, rss_mb
 from options import keys
 
 FEED_ARGS: list[str] = []  # set from the command line
+WATCH_ALL = False  # set from the command line
+
+
+@contextlib.contextmanager
+def watching(stack: Stack):
+    """With --watch-all: a subscriber on every chain's live updates for the block."""
+    if not WATCH_ALL:
+        yield
+        return
+    pubsub = redis.Redis.from_url(stack.redis.url).pubsub()  # bytes: no decoding
+    pubsub.psubscribe(**{"asgi__group__chain.*": lambda message: None})
+    thread = pubsub.run_in_thread(sleep_time=0.1, daemon=True)
+    try:
+        yield
+    finally:
+        thread.stop()
+        thread.join(5)
 
 
 def measure_feed(stack: Stack, seconds: float, warmup: float = 3.0) -> dict:
+    with watching(stack):
+        return _measure_feed(stack, seconds, warmup)
+
+
+def _measure_feed(stack: Stack, seconds: float, warmup: float) -> dict:
     feed = stack.feed(*FEED_ARGS)
     try:
         feed.wait_streaming()
@@ -104,25 +134,26 @@ def real_rate(args) -> None:
     stack = Stack(contracts=args.contracts, rate=rate)
     try:
         bare = stack.bare_client(args.seconds)
-        feed = stack.feed(*FEED_ARGS)
-        try:
-            feed.wait_streaming()
-            time.sleep(3)
-            c0, m0, t0 = (
-                cpu_seconds(feed.pid),
-                int(stack.feed_status()["msgs_total"]),
-                time.perf_counter(),
-            )
-            sample = stack.symbols[:: max(1, len(stack.symbols) // 100)]
-            lat = asyncio.run(sample_latency(stack.redis_url, sample, args.seconds))
-            c1, m1, t1 = (
-                cpu_seconds(feed.pid),
-                int(stack.feed_status()["msgs_total"]),
-                time.perf_counter(),
-            )
-            rss = rss_mb(feed.pid)
-        finally:
-            feed.stop()
+        with watching(stack):
+            feed = stack.feed(*FEED_ARGS)
+            try:
+                feed.wait_streaming()
+                time.sleep(3)
+                c0, m0, t0 = (
+                    cpu_seconds(feed.pid),
+                    int(stack.feed_status()["msgs_total"]),
+                    time.perf_counter(),
+                )
+                sample = stack.symbols[:: max(1, len(stack.symbols) // 100)]
+                lat = asyncio.run(sample_latency(stack.redis.url, sample, args.seconds))
+                c1, m1, t1 = (
+                    cpu_seconds(feed.pid),
+                    int(stack.feed_status()["msgs_total"]),
+                    time.perf_counter(),
+                )
+                rss = rss_mb(feed.pid)
+            finally:
+                feed.stop()
         bare_cpu = 100 * bare["cpu_seconds"] / bare["seconds"]
         feed_cpu = 100 * (c1 - c0) / (t1 - t0)
         print(
@@ -165,12 +196,22 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--contracts", type=int, default=2100)
     parser.add_argument("--only", choices=["throughput", "real-rate"])
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--no-publish", action="store_true", help="run_feed --no-publish (minimal)"
     )
+    mode.add_argument(
+        "--watch-all", action="store_true",
+        help="subscribe to every chain, so that the feed publishes them all",
+    )  # fmt: skip
     args = parser.parse_args()
     FEED_ARGS[:] = ["--no-publish"] if args.no_publish else []
-    print(f"run_feed {' '.join(FEED_ARGS) or '(live updates published)'}")
+    WATCH_ALL = args.watch_all
+    if args.no_publish:
+        print("run_feed --no-publish")
+    else:
+        watched = "every chain watched" if WATCH_ALL else "no chain watched"
+        print(f"run_feed (live updates on, {watched})")
     if args.only != "real-rate":
         throughput(args)
     if args.only != "throughput":

@@ -48,24 +48,6 @@ def narrow(row: dict) -> dict:
     return {f: row[f] for f in CHAIN_FIELDS if f in row}
 
 
-_narrowed: OrderedDict[int, tuple[dict, dict]] = OrderedDict()
-NARROWED_MEMO = 64  # recent events: sockets of a chain work through the same few
-
-
-def narrow_rows(group: str, rows: dict) -> dict:
-    """narrow() of every row of a layer event, computed once per event and process:
-    every socket of the group gets the same (shared, read-only) event, see layer.py.
-    Keyed by the event's identity: 200 sockets interleave a few recent events."""
-    hit = _narrowed.get(id(rows))
-    if hit is not None and hit[0] is rows:
-        return hit[1]
-    narrowed = {symbol: narrow(row) for symbol, row in rows.items()}
-    _narrowed[id(rows)] = (rows, narrowed)
-    if len(_narrowed) > NARROWED_MEMO:
-        _narrowed.popitem(last=False)
-    return narrowed
-
-
 _fragments: dict[int, tuple[dict, bytes]] = {}
 FRAGMENTS_MAX = 5_000  # about 2 s of one busy chain; cleared wholesale past this
 _bodies: OrderedDict[int, tuple[dict, bytes]] = OrderedDict()
@@ -73,9 +55,10 @@ BODIES_MEMO = 32  # recent events: every socket of a chain sends the same one
 
 
 def rows_json(rows: dict[str, dict]) -> bytes:
-    """`{"symbol": row, ...}` as JSON. The rows of a chain event are shared by every
-    socket of the chain (narrow_rows), so the whole text is kept per dict and each
-    row's text per row: callers never change a dict or row after passing it here."""
+    """`{"symbol": row, ...}` as JSON. The rows a chain socket sends are shared by
+    every socket of the chain (fanout.ChainBook.rows_since), so the whole text is kept
+    per dict and each row's text per row: callers never change a dict or row after
+    passing it here."""
     hit = _bodies.get(id(rows))
     if hit is not None and hit[0] is rows:
         return hit[1]

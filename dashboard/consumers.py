@@ -1,4 +1,4 @@
-"""The chain socket: a snapshot on connect, then diffs as the feed publishes them.
+"""The chain socket: a snapshot on connect, then diffs as the chain changes.
 
 Messages to the page (each with `seq` and `server_ts`, ms):
   snapshot  {contracts: [[symbol, strike, "C"|"P"]], rows: {symbol: row}, expiries,
@@ -6,15 +6,22 @@ Messages to the page (each with `seq` and `server_ts`, ms):
   diff      {rows: {symbol: row}, status?}: full latest rows (chain.CHAIN_FIELDS)
 The page answers {"type": "ack", "seq": n} once it has applied message n.
 
-The feed publishes a chain's changes at most every options.live.PUBLISH_EVERY_MS
-(250 ms, on the wall clock) and each event goes out at once: the feed's grid is the
-4-a-second limit, and a change waits for one window, not two. Every socket of a chain
-sends the same event, so its JSON is built once per process (chain.rows_json).
+The feed publishes a chain's changed rows after every flush (options.live). A page gets
+its next message as soon as one is due (leading edge) and its schedule allows, with
+everything that changed meanwhile. The schedule is one message per INTERVAL_S (at most
+10 a second on average; a second after a late message may hold 11), and a message may
+leave up to EARLY_S ahead of its slot, which lets a page catch up after one message
+left late. With a strict 100 ms between messages, a page fed every 100 ms by the
+feed's flushes would carry every delay forward: one late message pushes all later
+ones back, and each later change waits for that too (bench/send_schedule_model.py). Each
+event is applied once per process to the chain's book (dashboard.fanout); a socket
+keeps only the book version its page has, so an event costs each socket O(1), and
+sockets that keep up send the same JSON, built once.
 
 Every buffer is bounded. At most MAX_IN_FLIGHT messages go unacknowledged; meanwhile
-rows merge per symbol into `pending`, which holds at most one row per contract of the
-chain, and go out with the next event. A page that acknowledges nothing for STALL_S
-has its pending rows dropped and gets a fresh snapshot once it acks again.
+what the page will get is the book's latest row of each contract that changed, one
+per contract at most, shared with the chain's other sockets. A page that acknowledges
+nothing for STALL_S gets a fresh snapshot once it acks again.
 """
 
 import asyncio
@@ -27,7 +34,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from dashboard import chain
+from dashboard import chain, fanout
 from options import live
 
 log = logging.getLogger(__name__)
@@ -45,12 +52,16 @@ class ClientError(Exception):
         self.code = code
 
 
+class PageGone(Exception):
+    """A send failed because the page's socket closed meanwhile (the server says
+    how: with daphne, autobahn's Disconnected). The disconnect follows."""
+
+
 class ChainConsumer(AsyncJsonWebsocketConsumer):
     MAX_IN_FLIGHT = 2
     STALL_S = 2.0
-    # Sends that the feed's events do not time (after an ack, a status on a quiet
-    # chain) keep at least this far from the last one.
-    MIN_INTERVAL_S = live.PUBLISH_EVERY_MS / 1000
+    INTERVAL_S = 0.1  # a page's schedule: one message per interval, 10 a second
+    EARLY_S = 0.05  # how far ahead of its slot a message may leave (so >= 50 ms apart)
 
     # Connection -------------------------------------------------------------------
 
@@ -58,38 +69,44 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         route = self.scope["url_route"]["kwargs"]
         self.exchange, self.base = route["exchange"], route["base"]
         self.expiry = route["expiry"]
-        self.group = None
-        self.pending: dict[str, dict] = {}
-        self.symbols: set[str] = set()
-        self.unknown: set[str] = set()  # symbols outside the index, resynced once
-        self.sent_seq = self.acked_seq = 0
-        self.last_sent = 0.0
-        self.blocked_since: float | None = None
-        self.resync = False
-        self.status_due = False
-        self.recovering = 0  # healthy statuses to wait for after a Redis outage
-        # The status ticker sends too: one send at a time keeps `seq` in order.
-        self.sending = asyncio.Lock()
-        self.ticker: asyncio.Task | None = None
+        self._start_state()
         # Accept first: a close before accepting reaches the browser as a bare
         # handshake failure, without the code that tells the page not to retry.
         await self.accept()
         try:
             self.check_allowed()
-            group = live.chain_group(self.exchange, self.base, self.expiry)
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.group = group
-            async with self.sending:
-                await self.send_snapshot()
+            self.group = live.chain_group(self.exchange, self.base, self.expiry)
+            self.book = fanout.join(self.group)
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.send_snapshot()
         except ClientError as exc:
             await self.close(code=exc.code)
             return
-        self.ticker = asyncio.create_task(self._status_ticker())
+        except PageGone:
+            return
+        self.sender = asyncio.create_task(self._send_loop())
+
+    def _start_state(self) -> None:
+        self.group: str | None = None
+        self.book: fanout.ChainBook | None = None
+        self.sent_version = 0  # the book's version that the page's messages cover
+        self.symbols: set[str] = set()  # the contracts of the page's snapshot
+        self.index_version = 0  # the book's index version checked against them
+        self.unknown: set[str] = set()  # symbols outside the index, resynced once
+        self.sent_seq = self.acked_seq = 0
+        self.next_slot = 0.0  # when the page's next message is due (monotonic)
+        self.blocked_since: float | None = None
+        self.resync = False
+        self.status_at = 0.0  # when the feed's status is due again (monotonic)
+        self.recovering = 0  # healthy statuses to wait for after a Redis outage
+        self.wake = asyncio.Event()  # set by events and acks for the sender
+        self.sender: asyncio.Task | None = None
 
     async def disconnect(self, code):
-        if self.ticker:
-            self.ticker.cancel()
-        if self.group:
+        if self.sender:
+            self.sender.cancel()
+        if self.book:
+            fanout.leave(self.group)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     def check_allowed(self) -> None:
@@ -109,18 +126,13 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         return await super().dispatch(message)
 
     async def chain_update(self, event):
-        """options.live's message: full latest rows of the contracts that changed."""
-        rows = chain.narrow_rows(self.group, event["rows"])
-        # Set and dict operations in C: 200 sockets on one chain each do this for
-        # every event.
-        new = rows.keys() - self.symbols - self.unknown
-        if new:
-            self.unknown |= new  # newly listed: a snapshot brings their strikes
-            self.start_resync()
-        elif not self.resync:
-            # Never update in place: `rows` is the event's, shared and read-only.
-            self.pending = {**self.pending, **rows} if self.pending else rows
-        await self.send_due(at_event=True)
+        """options.live's message: full latest rows of the contracts the feed wrote.
+        The first socket of the process to get it applies it to the book; for the
+        others it is a lookup."""
+        self.book.apply(event)
+        if self.book.index_version != self.index_version:
+            self._check_index()
+        self.wake.set()
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or content.get("type") != "ack":
@@ -128,7 +140,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         seq = content.get("seq")
         if isinstance(seq, int) and self.acked_seq < seq <= self.sent_seq:
             self.acked_seq = seq
-            await self.send_due()
+            self.wake.set()
 
     @classmethod
     async def decode_json(cls, text_data):
@@ -137,67 +149,99 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             return None  # a page's garbage is ignored, not fatal
 
-    @classmethod
-    async def encode_json(cls, content):
-        return orjson.dumps(content).decode()
+    def _check_index(self) -> None:
+        """Contracts the book saw first since the page's snapshot and the snapshot
+        lacks (listed since): one fresh snapshot brings their strikes."""
+        learned = self.book.learned_since(self.index_version)
+        self.index_version = self.book.index_version
+        if learned is None:  # too far behind to tell
+            self.start_resync()
+            return
+        missing = learned - self.symbols - self.unknown
+        if missing:
+            self.unknown |= missing
+            self.start_resync()
 
-    # Sending ----------------------------------------------------------------------
+    def start_resync(self) -> None:
+        self.resync = True
+
+    @property
+    def pending(self) -> dict[str, dict]:
+        """What the page's next diff carries (nothing while a snapshot is due)."""
+        return {} if self.resync else self.book.rows_since(self.sent_version)
 
     @property
     def in_flight(self) -> int:
         return self.sent_seq - self.acked_seq
 
-    async def send_due(self, at_event: bool = False) -> None:
-        """Send what is due if the page has room: at once for a feed event (the feed
-        paces those), otherwise only MIN_INTERVAL_S after the last message."""
-        try:
-            async with self.sending:  # the checks too: a send may have just ended
-                if not (self.pending or self.resync or self.status_due):
-                    return
-                if self.in_flight >= self.MAX_IN_FLIGHT:
-                    self._note_blocked()
-                    return
-                self.blocked_since = None
-                since = time.monotonic() - self.last_sent
-                if not at_event and since < self.MIN_INTERVAL_S:
-                    return  # the next event, or the status ticker, takes it
-                if self.resync:
-                    await self.send_snapshot()
-                else:
-                    await self.send_diff()
-        except ClientError as exc:
-            await self.close(code=exc.code)
+    # Sending: every message after the first snapshot leaves from _send_loop -------
 
-    async def _status_ticker(self) -> None:
-        """The feed's status once a second; on a quiet chain it goes out alone."""
+    async def _send_loop(self) -> None:
         try:
             while True:
-                await asyncio.sleep(chain.STATUS_EVERY_S)
-                self.status_due = True
-                await self.send_due()
+                await self._send_when_due()
+        except ClientError as exc:
+            await self.close(code=exc.code)
+        except PageGone:
+            log.debug("chain %s: %s went away", self.group, self.channel_name)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("chain %s: status ticker failed", self.group)
+            log.exception("chain %s: sending failed", self.group)
             await self.close(code=1011)
 
-    def _note_blocked(self) -> None:
+    async def _send_when_due(self) -> None:
+        """One step: wait for room, for something due, or for the schedule; or send."""
         now = time.monotonic()
+        if self.in_flight >= self.MAX_IN_FLIGHT:
+            await self._wait_for_ack(now)
+            return
+        self.blocked_since = None
+        due = self.resync or self.book.version > self.sent_version
+        if not due and now < self.status_at:
+            await self._idle(self.status_at)
+            return
+        wait = self.next_slot - self.EARLY_S - now
+        if wait > 0:
+            await asyncio.sleep(wait)  # events meanwhile go out with this message
+        elif self.resync:
+            await self.send_snapshot()
+        else:
+            await self.send_diff()
+
+    async def _wait_for_ack(self, now: float) -> None:
+        """The page has no room. One that acknowledges nothing for STALL_S gets a
+        fresh snapshot next, rather than what changed meanwhile."""
         if self.blocked_since is None:
             self.blocked_since = now
-        elif now - self.blocked_since > self.STALL_S and not self.resync:
+        if self.resync:
+            await self._idle(None)
+        elif now - self.blocked_since < self.STALL_S:
+            await self._idle(self.blocked_since + self.STALL_S)
+        else:
             log.info(
                 "chain %s: %s stopped acking; resync", self.group, self.channel_name
             )
             self.start_resync()
 
-    def start_resync(self) -> None:
-        self.resync = True
-        self.pending = {}
+    async def _idle(self, until: float | None) -> None:
+        """Until an event or an ack wakes the sender, or until `until` (monotonic)."""
+        try:
+            if until is None:
+                await self.wake.wait()
+            else:
+                async with asyncio.timeout(max(0.0, until - time.monotonic())):
+                    await self.wake.wait()
+        except TimeoutError:
+            pass
+        self.wake.clear()  # the caller looks at the state again
 
     async def send_snapshot(self) -> None:
         self.resync = False
-        self.pending = {}  # the snapshot is at least as new as all of these
+        # Rows the book gets during the read go out after it: the page drops any that
+        # are older than the snapshot's (chain.js).
+        self.sent_version = self.book.version
+        index_version = self.book.index_version
         try:
             snapshot = await chain.read_snapshot(self.exchange, self.base, self.expiry)
         except (RedisError, OSError) as exc:
@@ -206,24 +250,26 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         if snapshot is None:
             raise ClientError(ClientError.UNKNOWN_CHAIN)
         self.symbols = {symbol for symbol, _, _ in snapshot["contracts"]}
+        self.index_version = index_version  # contracts seen during the read: below
         snapshot["status"] = await self._status()
         await self._send(snapshot)
+        if self.book.index_version != self.index_version:
+            self._check_index()
 
     async def send_diff(self) -> None:
-        rows, self.pending = self.pending, {}
+        rows = self.book.rows_since(self.sent_version)
+        self.sent_version = self.book.version
         message = {"type": "diff"}
-        if self.status_due:
+        if time.monotonic() >= self.status_at:
             message["status"] = await self._status()
         self._stamp(message)
-        # An event's rows are shared by every socket of the chain: their JSON is
-        # built once per process (chain.rows_json), not once per socket.
+        # The rows are the book's, shared by every socket of the chain that last sent
+        # at the same version: their JSON is built once (chain.rows_json).
         head = orjson.dumps(message)
-        await self.send(
-            text_data=(head[:-1] + b',"rows":' + chain.rows_json(rows) + b"}").decode()
-        )
+        await self._transmit(head[:-1] + b',"rows":' + chain.rows_json(rows) + b"}")
 
     async def _status(self) -> dict:
-        self.status_due = False
+        self.status_at = time.monotonic() + chain.STATUS_EVERY_S
         health = chain.health(await chain.feed_status(self.exchange))
         self._after_outage(health["state"])
         return health
@@ -242,11 +288,20 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send(self, message: dict) -> None:
         self._stamp(message)
-        await self.send_json(message)
+        await self._transmit(orjson.dumps(message))
+
+    async def _transmit(self, text: bytes) -> None:
+        try:
+            await self.send(text_data=text.decode())
+        except Exception as exc:
+            raise PageGone from exc
 
     def _stamp(self, message: dict) -> None:
-        """Number a message about to leave, and note when it left."""
+        """Number a message about to leave, and move the page's schedule on: the
+        next slot is one interval after this one's, or after now if this one is late
+        (the generic cell rate algorithm: at most one message per interval on
+        average, and never more than EARLY_S ahead)."""
         self.sent_seq += 1
-        self.last_sent = time.monotonic()
+        self.next_slot = max(self.next_slot, time.monotonic()) + self.INTERVAL_S
         message["seq"] = self.sent_seq
         message["server_ts"] = chain.now_ms()

@@ -5,10 +5,11 @@ around it: flush the changed fields to Redis every flush interval in one pipelin
 publish the dashboard's live updates, write the status hash every second, log a
 summary every 30 s, survive Redis outages, and stop cleanly.
 
-Flushes and publishes fall on a wall-clock grid (multiples of flush_ms and of
-publish_ms since the epoch). The dashboard forwards each publish at once, so its
-4-a-second rhythm is the feed's: a change waits at most one publish interval, rather
-than a flush interval plus a separate send window downstream.
+Flushes fall on a wall-clock grid (multiples of flush_ms since the epoch). Each flush
+publishes the rows it wrote right after writing them, so a published row is never
+ahead of Redis and a change waits for one flush before it leaves the feed. How often a
+page hears of it is the dashboard's business (at most 10 messages a second per page,
+dashboard.consumers).
 """
 
 import asyncio
@@ -24,9 +25,10 @@ from redis.exceptions import RedisError
 from feed.conflate import Conflator
 from feed.connection import StreamConnection
 from feed.exchanges.base import StreamAdapter
+from feed.publish import LivePublisher
 from feed.stats import FeedStats
 from feed.universe import UniverseChange
-from options import keys, live, store
+from options import keys, store
 from options.clients import feed_client
 from options.instruments import Instrument
 
@@ -39,9 +41,9 @@ FLUSH_CHUNK = 256
 EXPIRY_CHECK_S = 2.0
 
 
-def next_grid_point(now_ms: float, steps_ms: Sequence[int]) -> int:
-    """The first multiple of any of the steps after now (ms since the epoch)."""
-    return min((int(now_ms // step) + 1) * step for step in steps_ms)
+def next_grid_point(now_ms: float, step_ms: int) -> int:
+    """The first multiple of the step after now (ms since the epoch)."""
+    return (int(now_ms // step_ms) + 1) * step_ms
 
 
 class FeedRunner:
@@ -53,7 +55,7 @@ class FeedRunner:
         store_fields: Sequence[str],
         flush_ms: int = 100,
         stale_after: float = 15.0,
-        publish_ms: int | None = live.PUBLISH_EVERY_MS,
+        publish: bool = True,
         universe_loader: Callable[[], Sequence[Instrument]] | None = None,
     ):
         self.adapter = adapter
@@ -80,10 +82,10 @@ class FeedRunner:
         self._status_written = False
         self._refresh: list = [None, None]  # (state, last_error) of ot:refresh
         self._rate = _RateMeter()
-        # Live updates for the dashboard (options.live) at every multiple of
-        # publish_ms, right after that flush; None turns them off.
-        self.publish_ms = publish_ms
-        self._unpublished: set[str] = set()
+        # Live updates for the dashboard (options.live), after every flush.
+        self.publisher: LivePublisher | None = None
+        if publish:
+            self.publisher = LivePublisher(self.redis, self.exchange, self.conflator)
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -232,17 +234,16 @@ class FeedRunner:
 
     async def _flush_loop(self) -> None:
         """Flush at every point of the grid; a slow flush skips the points it missed."""
-        steps = [self.flush_ms] + ([self.publish_ms] if self.publish_ms else [])
         at = 0
         while True:
             now = max(time.time() * 1000, at)  # a sleep may end a little early
-            at = next_grid_point(now, steps)
+            at = next_grid_point(now, self.flush_ms)
             await asyncio.sleep((at - now) / 1000)
-            publish = bool(self.publish_ms) and at % self.publish_ms == 0
-            await self.flush(publish_at=at if publish else None)
+            await self.flush(at)
 
-    async def flush(self, publish_at: int | None = None) -> bool:
-        """Write the changed fields; after a Redis failure, rewrite everything.
+    async def flush(self, at: int | None = None) -> bool:
+        """Write the changed fields (after a Redis failure, everything), then publish
+        the rows written; `at` is the flush's point on the grid (default: now).
 
         Contracts go out `FLUSH_CHUNK` at a time, which bounds the memory that packing
         them takes; each chunk is one command."""
@@ -254,8 +255,9 @@ class FeedRunner:
                 await self._rewrite_all()
             else:
                 await self._write_pending()
-            if publish_at is not None:
-                await self.publish(publish_at)
+            if self.publisher and self._redis_ok:
+                at = at or int(time.time() * 1000)
+                await self.publisher.publish(self.instruments, at)
         except (RedisError, OSError) as exc:
             self.rewrite_all = True
             self._redis_down(exc)
@@ -269,8 +271,8 @@ class FeedRunner:
         batch = list(conflator.take_pending().items())
         for start in range(0, len(batch), FLUSH_CHUNK):
             rows = conflator.changes(batch[start : start + FLUSH_CHUNK])
-            if self.publish_ms:
-                self._unpublished.update(rows)
+            if self.publisher:
+                self.publisher.note(rows)
             try:
                 await self.writer.write(rows)
             except BaseException:
@@ -287,9 +289,9 @@ class FeedRunner:
         for rows in self.conflator.take_all(FLUSH_CHUNK):
             written += await self.writer.write(rows)
         self.rewrite_all = False
-        if self.publish_ms:
+        if self.publisher:
             # Pages missed what changed while Redis was away: they get it all once.
-            self._unpublished.update(self.instruments)
+            self.publisher.note(self.instruments)
         log.info(
             "feed %s: wrote the full state of %d contracts", self.exchange, written
         )
@@ -310,35 +312,6 @@ class FeedRunner:
                      self.exchange, self._redis_failures)  # fmt: skip
         self._redis_ok = True
         self._redis_failures = 0
-
-    # Live updates -----------------------------------------------------------------
-
-    async def publish(self, at: int) -> None:
-        """One message per chain group naming its changed contracts, with full rows.
-
-        Rows are built one group at a time, which bounds the memory this takes."""
-        if not self._unpublished or not self._redis_ok:
-            return
-        changed, self._unpublished = self._unpublished, set()
-        groups: dict[tuple[str, str], list[str]] = {}
-        for symbol in changed:
-            inst = self.instruments.get(symbol)
-            if inst is not None:
-                groups.setdefault((inst.base, inst.expiry_key), []).append(symbol)
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for (base, expiry), symbols in groups.items():
-                    rows = {s: row for s in symbols if (row := self.conflator.row(s))}
-                    channel = live.group_channel(
-                        live.chain_group(self.exchange, base, expiry)
-                    )
-                    pipe.publish(
-                        channel,
-                        live.chain_message(self.exchange, base, expiry, rows, at),
-                    )
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            log.debug("feed %s: live update not published: %s", self.exchange, exc)
 
     # Status ---------------------------------------------------------------------
 

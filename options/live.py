@@ -1,11 +1,11 @@
 """The live-update contract between the feed (publisher) and the dashboard (consumers).
 
-Every PUBLISH_EVERY_MS on the wall clock (right after that flush) the feed publishes
-one message per (exchange, base, expiry) group that names the contracts that changed,
-each with its full latest row, so a lost message heals with the next one. The
-dashboard forwards each message at once: this interval is its rate limit (at most 4
-diffs a second), so the same work is not done twice downstream. Consumers receive
-them through the channel layer (channels-redis's pub/sub layer with the JSON
+Right after each flush (every 100 ms by default, once the rows are in Redis) the feed
+publishes one message per (exchange, base, expiry) group that names the contracts
+written, each with its full latest row, so a lost message heals with the next one.
+How often a page hears of it is the dashboard's business: each socket sends as soon as
+its page may have a message, at most 10 a second (dashboard.consumers). Consumers
+receive them through the channel layer (channels-redis's pub/sub layer with the JSON
 serializer, see settings.CHANNEL_LAYERS). The feed does not import channels: its
 process stays small, so it PUBLISHes the JSON itself to the Redis channel that the
 pub/sub layer uses for a group (`{prefix}__group__{group}`, channels-redis 4.x); the
@@ -14,7 +14,6 @@ consumer tests exercise that agreement with the real layer.
 
 import orjson
 
-PUBLISH_EVERY_MS = 250
 EVENT_TYPE = "chain.update"  # handled by ChainConsumer.chain_update
 LAYER_PREFIX = "asgi"  # must equal CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
 
@@ -31,8 +30,8 @@ def group_channel(group: str, prefix: str = LAYER_PREFIX) -> str:
 
 def chain_message(exchange: str, base: str, expiry: str, rows: dict, at: int) -> bytes:
     """{"type": "chain.update", "exchange", "base", "expiry", "at", "rows": {symbol:
-    row}}; `at` is the publish point (ms since the epoch, a multiple of
-    PUBLISH_EVERY_MS)."""
+    row}}; `at` is the flush that wrote the rows (ms since the epoch, a multiple of
+    the feed's flush interval), unique per message of a group."""
     return orjson.dumps(
         {
             "type": EVENT_TYPE,

@@ -2,6 +2,8 @@
 layer on the private Redis, fed by a real `run_feed` process and the simulator."""
 
 import asyncio
+import itertools
+import statistics
 import time
 
 import orjson
@@ -138,7 +140,7 @@ async def test_a_price_set_at_the_exchange_arrives_as_a_diff(shared_feed):
     symbol = symbols[len(symbols) // 2]
     set_at = time.monotonic()
     await asyncio.to_thread(feed.sim.control, "set", symbol=symbol, markPrice="4321.5")
-    # The feed flushes (100 ms) and publishes (250 ms); the socket sends within 250 ms.
+    # The feed flushes and publishes within 100 ms; the socket within 100 ms more.
     while True:
         message = await receive(communicator, wait=2)
         assert message["type"] == "diff"
@@ -151,31 +153,148 @@ async def test_a_price_set_at_the_exchange_arrives_as_a_diff(shared_feed):
     await communicator.disconnect()
 
 
-async def test_the_feed_publishes_on_the_250_ms_grid_and_sockets_forward_each_event(
+def rows_ahead_of_redis(client, rows: dict) -> list[str]:
+    """Symbols whose published row is newer than the one Redis holds."""
+    pipe = client.pipeline(transaction=False)
+    for symbol in rows:
+        pipe.hget(store.tick_key("bybit", symbol), "ts")
+    return [
+        symbol
+        for (symbol, row), stored in zip(rows.items(), pipe.execute(), strict=True)
+        if int(row["ts"]) > int(stored or 0)
+    ]
+
+
+async def test_the_feed_publishes_what_each_flush_wrote_and_a_page_gets_10_a_second(
     feed_for, live_settings
 ):
     feed = streaming_feed(feed_for, contracts=200, rate=5000)
     expiry, _ = chains(feed)[0]
-    pubsub = feed.redis.pubsub()
-    pubsub.subscribe(live.group_channel(live.chain_group("bybit", "BTC", expiry)))
+    points, ahead = [], []
+
+    def on_publish(message):  # compares with Redis the moment it is published
+        event = orjson.loads(message["data"])
+        points.append(event["at"])
+        ahead.extend(rows_ahead_of_redis(feed.redis, event["rows"]))
+
+    pubsub = feed.redis.pubsub(ignore_subscribe_messages=True)
+    channel = live.group_channel(live.chain_group("bybit", "BTC", expiry))
+    pubsub.subscribe(**{channel: on_publish})
+    watcher = pubsub.run_in_thread(sleep_time=0.1, daemon=True)
     communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/")
     assert (await receive(communicator))["type"] == "snapshot"
 
-    points, diffs = [], 0
+    sent = []
     started = time.monotonic()
     while time.monotonic() - started < 2.0:
-        diffs += (await receive(communicator))["type"] == "diff"
-        while message := pubsub.get_message(timeout=0):
-            if message["type"] == "message":
-                points.append(orjson.loads(message["data"])["at"])
-    elapsed = time.monotonic() - started
-    pubsub.close()
+        sent.append((await receive(communicator))["server_ts"])
+    watcher.stop()
+    watcher.join(5)
 
-    assert len(points) >= 4
-    assert all(at % live.PUBLISH_EVERY_MS == 0 for at in points)
-    assert points == sorted(set(points))  # one message per point and chain
-    # At most 4 a second: one diff per event (and the status rides with them).
-    assert diffs <= elapsed * 1000 / live.PUBLISH_EVERY_MS + 1
+    # One message per flush and chain, at the flush's point on the 100 ms grid, and
+    # only once the rows are in Redis.
+    assert len(points) >= 10
+    assert all(at % 100 == 0 for at in points)
+    assert points == sorted(set(points))
+    assert ahead == []
+    # The page gets them as they come, at most 10 a second: one per 100 ms slot of
+    # its schedule, none more than 50 ms ahead of its slot (server_ts: whole ms).
+    assert len(sent) >= 10  # the 250 ms grid gave 8
+    assert min(b - a for a, b in itertools.pairwise(sent)) >= 49
+    assert all(b - a >= 949 for a, b in zip(sent, sent[10:], strict=False))
+    await communicator.disconnect()
+
+
+def publishes_in(client, seconds: float) -> int:
+    """PUBLISH commands that Redis ran in the next `seconds`."""
+
+    def calls() -> int:
+        return client.info("commandstats").get("cmdstat_publish", {}).get("calls", 0)
+
+    before = calls()
+    time.sleep(seconds)
+    return calls() - before
+
+
+def test_the_feed_publishes_only_chains_someone_watches(feed_for, own_redis):
+    feed = streaming_feed(feed_for, contracts=200, rate=5000, redis_url=own_redis.url)
+    expiry, symbols = max(chains(feed), key=lambda chain: len(chain[1]))
+    time.sleep(0.5)  # past the first flush, published to every chain
+    assert publishes_in(feed.redis, 1.0) == 0  # nobody watches
+
+    # A viewer arrives: its chain's first message has every contract of the chain,
+    # then it gets one message per flush, and no other chain gets any.
+    messages = []
+    pubsub = feed.redis.pubsub(ignore_subscribe_messages=True)
+    channel = live.group_channel(live.chain_group("bybit", "BTC", expiry))
+    pubsub.subscribe(**{channel: messages.append})
+    watcher = pubsub.run_in_thread(sleep_time=0.1, daemon=True)
+    wait_for(lambda: messages, 5, "a message for the new viewer")
+    assert set(orjson.loads(messages[0]["data"])["rows"]) == set(symbols)
+    assert 3 <= publishes_in(feed.redis, 1.0) <= 12  # 10 or 11 flushes a second
+
+    # A pattern subscriber (redis-cli psubscribe) counts as watching every chain.
+    pattern = feed.redis.pubsub()
+    pattern.psubscribe("asgi__group__chain.*")
+    time.sleep(0.5)
+    assert publishes_in(feed.redis, 1.0) > 30
+    pattern.close()
+    watcher.stop()
+    watcher.join(5)
+
+
+async def receive_status(communicator) -> None:
+    """Until the status alone arrives (every second on a quiet chain)."""
+    while (await receive(communicator, wait=3))["rows"]:
+        pass
+
+
+async def test_a_change_after_a_quiet_spell_leaves_at_once_and_a_burst_merges(
+    feed_for, live_settings
+):
+    feed = streaming_feed(feed_for)
+    expiry, symbols = max(chains(feed), key=lambda chain: len(chain[1]))
+    feed.sim.control("silence", seconds=60)  # the feed has nothing more to publish
+    wait_for(lambda: not feed.sim.mismatches(feed.redis), 15, "exact state")
+    ticks = store.read_ticks(feed.redis, "bybit", symbols)
+    rows = dict(zip(symbols, ticks, strict=True))
+    channel = live.group_channel(live.chain_group("bybit", "BTC", expiry))
+    points = itertools.count(int(time.time() * 1000))  # unique `at`s
+
+    def publish(symbol: str, mark: str) -> None:  # as the feed does after a flush
+        row = {**rows[symbol], "mark": mark}
+        at = next(points)
+        feed.redis.publish(
+            channel, live.chain_message("bybit", "BTC", expiry, {symbol: row}, at)
+        )
+
+    communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/")
+    assert (await receive(communicator))["type"] == "snapshot"
+    delays = []
+    for n in range(3):
+        await receive_status(communicator)
+        await asyncio.sleep(0.2)  # the last message left 200 ms ago
+        started = time.monotonic()
+        publish(symbols[n], f"{n}.5")
+        message = await receive(communicator)
+        delays.append(time.monotonic() - started)
+        assert message["rows"][symbols[n]]["mark"] == f"{n}.5"
+    # Leading edge: sent as it came, not after the 100 ms spacing.
+    assert statistics.median(delays) < 0.06
+
+    # Changes right after a message wait for the page's schedule (at least 50 ms)
+    # and leave in one message.
+    await receive_status(communicator)
+    await asyncio.sleep(0.2)
+    publish(symbols[0], "10.5")
+    first = await receive(communicator)
+    publish(symbols[1], "11.5")
+    publish(symbols[2], "12.5")
+    second = await receive(communicator)
+    assert {s: r["mark"] for s, r in first["rows"].items()} == {symbols[0]: "10.5"}
+    marks = {s: r["mark"] for s, r in second["rows"].items()}
+    assert marks == {symbols[1]: "11.5", symbols[2]: "12.5"}
+    assert second["server_ts"] - first["server_ts"] >= 49
     await communicator.disconnect()
 
 
@@ -243,15 +362,17 @@ class ProbeConsumer(ChainConsumer):
         await super().connect()
 
 
+PROBE_APP = URLRouter(
+    [re_path(r"^ws/chain/(?P<exchange>\w+)/(?P<base>\w+)/(?P<expiry>[\d-]+)/$",
+             ProbeConsumer.as_asgi())]
+)  # fmt: skip
+
+
 async def test_a_page_that_stops_reading_costs_bounded_memory(feed_for, live_settings):
     # Every contract changes at every flush: the worst case for a reader that lags.
     feed = streaming_feed(feed_for, contracts=200, rate=20000)
     expiry, symbols = chains(feed)[0]
-    app = URLRouter(
-        [re_path(r"^ws/chain/(?P<exchange>\w+)/(?P<base>\w+)/(?P<expiry>[\d-]+)/$",
-                 ProbeConsumer.as_asgi())]
-    )  # fmt: skip
-    communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/", app)
+    communicator = await connect(f"/ws/chain/bybit/BTC/{expiry}/", PROBE_APP)
     consumer = ProbeConsumer.instances[-1]
     layer_queue = get_channel_layer()._get_layer().channels[consumer.channel_name]
 
@@ -265,6 +386,7 @@ async def test_a_page_that_stops_reading_costs_bounded_memory(feed_for, live_set
 
     assert max(sent) == ChainConsumer.MAX_IN_FLIGHT  # the snapshot and one diff
     assert max(pending) <= len(symbols)  # one merged row per contract at most
+    assert len(consumer.book.latest) <= len(symbols)  # and the shared book no more
     assert max(queued) <= 5  # the layer's queue is drained as fast as it fills
     # Past STALL_S the merged rows were dropped for a fresh snapshot.
     assert consumer.resync
@@ -279,6 +401,35 @@ async def test_a_page_that_stops_reading_costs_bounded_memory(feed_for, live_set
     assert fresh["seq"] == second["seq"] + 1
     assert (await receive(communicator))["type"] == "diff"  # and it streams again
     await communicator.disconnect()
+
+
+async def test_the_sockets_of_a_chain_share_each_event(feed_for, live_settings):
+    feed = streaming_feed(feed_for, contracts=200, rate=5000)
+    expiry, _ = chains(feed)[0]
+    published = []
+    pubsub = feed.redis.pubsub(ignore_subscribe_messages=True)
+    channel = live.group_channel(live.chain_group("bybit", "BTC", expiry))
+    pubsub.subscribe(**{channel: published.append})
+    watcher = pubsub.run_in_thread(sleep_time=0.1, daemon=True)
+    path = f"/ws/chain/bybit/BTC/{expiry}/"
+    sockets = [await connect(path, PROBE_APP) for _ in range(3)]
+    consumers = ProbeConsumer.instances[-3:]
+
+    started = time.monotonic()
+    while time.monotonic() - started < 1.5:
+        for socket in sockets:
+            await receive(socket)
+    await asyncio.sleep(0.3)  # the watcher has seen all that the sockets got
+    watcher.stop()
+    watcher.join(5)
+
+    # One book for the three sockets, which applied each published event once (a
+    # copy per socket would have counted each event three times).
+    book = consumers[0].book
+    assert all(consumer.book is book for consumer in consumers)
+    assert 10 <= book.version <= len(published)
+    for socket in sockets:
+        await socket.disconnect()
 
 
 @pytest.mark.parametrize(

@@ -93,9 +93,7 @@ def test_it_rolls_off_what_the_listing_still_shows_after_its_expiry(
 
 @pytest.mark.django_db
 def test_it_waits_for_a_refresh_in_progress_then_runs(exchange, redis_client):
-    lock = redis_client.lock(
-        keys.refresh_lock("bybit"), timeout=60, thread_local=False
-    )
+    lock = redis_client.lock(keys.refresh_lock("bybit"), timeout=60, thread_local=False)
     assert lock.acquire(blocking=False)
     threading.Timer(1.0, lock.release).start()  # the other refresh ends in 1 s
 
@@ -108,9 +106,7 @@ def test_it_waits_for_a_refresh_in_progress_then_runs(exchange, redis_client):
 
 @pytest.mark.django_db
 def test_it_gives_up_when_another_refresh_holds_the_lock(exchange, redis_client):
-    lock = redis_client.lock(
-        keys.refresh_lock("bybit"), timeout=60, thread_local=False
-    )
+    lock = redis_client.lock(keys.refresh_lock("bybit"), timeout=60, thread_local=False)
     assert lock.acquire(blocking=False)
     try:
         with pytest.raises(CommandError, match="held the lock for 0.3 s, so nothing"):

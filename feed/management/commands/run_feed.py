@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from options import live
 from options.fields import profile_fields
 
 log = logging.getLogger("feed")
@@ -37,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--flush-ms", type=int, default=100,
             help="write to Redis this often (default: %(default)s); live updates "
-            f"also flush, every {live.PUBLISH_EVERY_MS} ms",
+            "for the dashboard go out right after each flush",
         )  # fmt: skip
         parser.add_argument("--stale-after", type=float, default=15.0)
         parser.add_argument("--redis-url", default=settings.REDIS_URL)
@@ -70,7 +69,7 @@ class Command(BaseCommand):
         runner = FeedRunner(
             adapter, instruments, opts["redis_url"], fields,
             flush_ms=opts["flush_ms"], stale_after=opts["stale_after"],
-            publish_ms=None if opts["no_publish"] else live.PUBLISH_EVERY_MS,
+            publish=not opts["no_publish"],
             universe_loader=partial(reload_universe, opts["exchange"], bases),
         )  # fmt: skip
         refresher = None
