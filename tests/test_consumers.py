@@ -157,7 +157,7 @@ def rows_ahead_of_redis(client, rows: dict) -> list[str]:
     """Symbols whose published row is newer than the one Redis holds."""
     pipe = client.pipeline(transaction=False)
     for symbol in rows:
-        pipe.hget(store.tick_key("bybit", symbol), "ts")
+        pipe.hget(keys.tick("bybit", symbol), "ts")
     return [
         symbol
         for (symbol, row), stored in zip(rows.items(), pipe.execute(), strict=True)
@@ -256,8 +256,7 @@ async def test_a_change_after_a_quiet_spell_leaves_at_once_and_a_burst_merges(
     expiry, symbols = max(chains(feed), key=lambda chain: len(chain[1]))
     feed.sim.control("silence", seconds=60)  # the feed has nothing more to publish
     wait_for(lambda: not feed.sim.mismatches(feed.redis), 15, "exact state")
-    ticks = store.read_ticks(feed.redis, "bybit", symbols)
-    rows = dict(zip(symbols, ticks, strict=True))
+    rows = {s: feed.redis.hgetall(keys.tick("bybit", s)) for s in symbols}
     channel = live.group_channel(live.chain_group("bybit", "BTC", expiry))
     points = itertools.count(int(time.time() * 1000))  # unique `at`s
 
