@@ -22,7 +22,7 @@ from django.http.request import is_same_domain
 log = logging.getLogger(__name__)
 
 TOO_MANY_FROM_CLIENT = 4429  # chain.js shows it and retries with backoff
-SERVER_FULL = 1013  # RFC 6455 "Try Again Later"
+SERVER_FULL = 4430  # every place taken (RFC 6455 1013 is not one daphne may send)
 
 
 class SiteOriginValidator(OriginValidator):

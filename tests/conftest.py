@@ -135,8 +135,8 @@ def start_module_feed(tmp_path_factory, migrated_database):
 def start_web(tmp_path_factory, migrated_database):
     """For module fixtures: start_web(name, redis_url, **env) runs daphne serving the
     tracker on a fresh copy of the migrated database, with `env` (e.g.
-    DJANGO_ALLOWED_HOSTS="*"); `web.manage(*args)` runs a command on the same
-    database. The caller kills it; its log is `web.log_path`."""
+    DJANGO_ALLOWED_HOSTS="*"); `web.manage(*args, **env)` runs a command on the
+    same database. The caller kills it; its log is `web.log_path`."""
 
     def start(name: str, redis_url: str, **env: str) -> Daphne:
         workdir = tmp_path_factory.mktemp(name)
@@ -148,8 +148,9 @@ def start_web(tmp_path_factory, migrated_database):
         }
         log = workdir / "web.log"
 
-        def manage(*args: str) -> None:
-            ManagedCommand(*args, env=env, log_path=workdir / "manage.log").run()
+        def manage(*args: str, **extra: str) -> None:
+            log = workdir / "manage.log"
+            ManagedCommand(*args, env={**env, **extra}, log_path=log).run()
 
         server = Daphne(free_port(), env, log)
         server.manage = manage

@@ -215,9 +215,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
 AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = []  # the log names who was locked out, and from where
 
 # Live-update sockets: at most this many per client address, and in all (per web
-# process); refused with close codes 4429 / 4430 (docs/dashboard.md).
+# process); refused with close codes 4429 / 4430 (docs/operations.md).
 WS_MAX_PER_CLIENT = env.int("WS_MAX_PER_CLIENT", default=20)
 WS_MAX_TOTAL = env.int("WS_MAX_TOTAL", default=2000)
 
