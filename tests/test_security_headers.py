@@ -12,6 +12,7 @@ import websockets
 
 from devtools.localredis import LocalRedis
 from devtools.processes import BASE_DIR
+from tests.test_browser import browser  # noqa: F401  (Chromium)
 from tests.test_hostile_requests import CHAIN, EXPIRY, fill_hostile_chain, refusal_of
 
 STRONG_KEY = "k3P9vZr2Qx7Lm5Nw8Tb1Yc4Hd6Jf0Gs2Ua9Ee7Ri5Oo3Pp1Xx8Zz6Vv4Bb2Nn0Mm"
@@ -46,6 +47,7 @@ def store():
 def web(start_web, store):
     # Any Host allowed, as the README permits: the origin check must hold anyway.
     server = start_web("headers", store.url, DJANGO_ALLOWED_HOSTS="*")
+    server.manage("collectstatic", "--noinput", "-v", "0")  # for Chromium's pages
     yield server
     server.kill()
 
@@ -160,3 +162,29 @@ def test_trusted_origins_may_open_sockets(start_web, store):
         assert asyncio.run(refusal_of(url, "https://other.example")) == 403
     finally:
         server.kill()
+
+
+BROWSER_PAGES = {
+    # page: what shows that it works (its scripts ran, its data arrived)
+    "dashboard": "#overview table",
+    "chain page": "window.wsConnected === true",
+    "Swagger UI": ".swagger-ui .opblock",
+    "browsable API": ".response-info",
+    "admin login": "#login-form",
+}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page", BROWSER_PAGES)
+def test_pages_work_in_chromium_under_their_policy(web, browser, page):  # noqa: F811
+    tab = browser.new_page()
+    said = []  # Chromium reports every refused load or script on the console
+    tab.on("console", lambda message: said.append(message.text))
+    tab.goto(web.url + PAGES[page])
+    sign = BROWSER_PAGES[page]
+    if sign.startswith("window."):
+        tab.wait_for_function(sign, timeout=10_000)
+    else:
+        tab.wait_for_selector(sign, timeout=10_000)
+    assert [text for text in said if "Security Policy" in text] == []
+    tab.close()
