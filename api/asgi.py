@@ -10,24 +10,35 @@ runs. The shortcut decides nothing of its own:
 - routes come from the URLconf (api/urls.py): Django's resolver finds the view, and
   only views that api.fast.fast_get made for the shortcut carry `fast`;
 - the host is checked by Django's own HttpRequest.get_host() (ALLOWED_HOSTS);
-- the response gets its headers from Django's SecurityMiddleware and
-  XFrameOptionsMiddleware, as on the ordinary path.
+- the response gets its headers from the same middlewares as on the ordinary path
+  (those of settings.MIDDLEWARE listed in HEADERS: security headers, CSP,
+  X-Frame-Options), in the same order.
 
 Everything else -- the browsable API, other methods, access checks when a setting
-requires them, a refused host -- takes the ordinary Django path.
+requires them, a refused host, a plain-http request that DJANGO_HTTPS redirects, a
+query string with too many parameters (api.limits) -- takes the ordinary Django path.
 """
 
 import io
 from functools import lru_cache
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
-from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import Resolver404, resolve
+from django.utils.module_loading import import_string
 
 from api import access
 from api.fast import serve, wanted_format
+from api.limits import too_many_fields
+
+# The middlewares whose process_response alone sets headers (no request state).
+HEADERS = (
+    "django.middleware.security.SecurityMiddleware",
+    "api.headers.ContentSecurityPolicy",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+)
 
 
 class FastReads:
@@ -35,7 +46,12 @@ class FastReads:
 
     def __init__(self, django_app):
         self.django_app = django_app
-        self.headers = [SecurityMiddleware(_unused), XFrameOptionsMiddleware(_unused)]
+        self.headers = [
+            import_string(path)(_unused)
+            for path in settings.MIDDLEWARE
+            if path in HEADERS
+        ]
+        self.security = SecurityMiddleware(_unused)  # for its HTTPS redirect
 
     async def __call__(self, scope, receive, send):
         route = self._route(scope) if scope["type"] == "http" else None
@@ -55,10 +71,21 @@ class FastReads:
         if found is None:
             return None
         handler, formats, kwargs = found
+        if not self._plain_request(request):
+            return None
         fmt = wanted_format(request, formats)
-        if fmt is None or not _host_allowed(request):
+        if fmt is None:
             return None
         return handler, kwargs, request, fmt
+
+    def _plain_request(self, request) -> bool:
+        """Whether Django's path has nothing to answer first: a refused host, the
+        redirect to https, too many query parameters."""
+        return (
+            _host_allowed(request)
+            and self.security.process_request(request) is None
+            and too_many_fields(request) is None
+        )
 
 
 @lru_cache(maxsize=8192)  # resolving costs ~70 us; a tick's whole answer ~500 us

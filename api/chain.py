@@ -10,12 +10,15 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from api.params import ChainParams
+from api.params import NUMBER, ChainParams
 from options import read
 from options.fields import FIELDS
 from options.rows import Chain, Tick
 
 TIME_FIELDS = ("ts", "recv_ts")
+# OWASP's CSV injection rule: a spreadsheet reads a cell starting with one of these
+# as a formula, unless the cell is a plain number ("-5", "+1.5e3").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SECONDS: dict[int, str] = {}  # epoch second -> "YYYY-MM-DDTHH:MM:SS"
 
 
@@ -89,15 +92,26 @@ def csv_bytes(data: dict, fields: tuple[str, ...] | None) -> bytes:
     names = ("symbol", *(fields or FIELDS))
     header = ["strike"] + [f"{side}_{n}" for side in ("call", "put") for n in names]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180's CRLF: the writer then also quotes a cell holding a lone CR, which
+    # with "\n" it left bare, cutting the row in two for a reader.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in data["rows"]:
         cells = [row["strike"]]
         for side in ("call", "put"):
             obj = row[side] or {}
-            cells.extend(obj.get(n, "") for n in names)
+            cells.extend(safe_cell(obj.get(n, "")) for n in names)
         writer.writerow(cells)
     return out.getvalue().encode()
+
+
+def safe_cell(value) -> str:
+    """The cell as text, neutralised when a spreadsheet would run it as a formula:
+    a leading apostrophe makes it text (OWASP), and the value stays readable."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 async def tick(exchange: str, symbol: str) -> dict:

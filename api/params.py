@@ -20,7 +20,7 @@ FORMAT = "format"  # DRF's URL_FORMAT_OVERRIDE: every endpoint takes it
 # What `fields` may name: the store's fields, and `symbol` (always there anyway).
 FIELD_NAMES = ("symbol", *FIELDS)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 STRIKE_BOUND = {"type": "number", "minimum": -STRIKE_LIMIT, "maximum": STRIKE_LIMIT}
 AROUND_ATM = {"type": "integer", "minimum": 0, "maximum": AROUND_ATM_MAX}
@@ -78,7 +78,7 @@ def expiry(value: str, field: str = "expiry") -> str:
 
 def strike_bound(raw: str) -> float:
     """A finite number within ±STRIKE_LIMIT; ValueError says what is wrong."""
-    if _NUMBER.match(raw) and abs(value := float(raw)) <= STRIKE_LIMIT:
+    if NUMBER.fullmatch(raw) and abs(value := float(raw)) <= STRIKE_LIMIT:
         return value
     limit = f"{STRIKE_LIMIT:g}"
     raise ValueError(f"{raw!r} is not a number from -{limit} to {limit}")

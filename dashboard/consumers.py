@@ -34,7 +34,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from dashboard import chain, fanout
+from dashboard import chain, fanout, guards
 from options import live
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         # Accept first: a close before accepting reaches the browser as a bare
         # handshake failure, without the code that tells the page not to retry.
         await self.accept()
+        if not await self._claim():
+            return
         try:
             self.check_allowed()
             self.group = live.chain_group(self.exchange, self.base, self.expiry)
@@ -86,7 +88,19 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
             return
         self.sender = asyncio.create_task(self._send_loop())
 
+    async def _claim(self) -> bool:
+        """Count the socket against its client's and the process's limits
+        (dashboard.guards); a socket over either is closed with the limit's code."""
+        self.client = guards.client_address(self.scope)
+        refused = guards.sockets.claim(self.client)
+        if refused is not None:
+            await self.close(code=refused)
+            return False
+        self.claimed = True
+        return True
+
     def _start_state(self) -> None:
+        self.claimed = False  # counted in guards.sockets
         self.group: str | None = None
         self.book: fanout.ChainBook | None = None
         self.sent_version = 0  # the book's version that the page's messages cover
@@ -103,6 +117,9 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.sender: asyncio.Task | None = None
 
     async def disconnect(self, code):
+        if self.claimed:
+            self.claimed = False
+            guards.sockets.release(self.client)
         if self.sender:
             self.sender.cancel()
         if self.book:

@@ -12,6 +12,7 @@ import redis
 
 from devtools.database import MigratedDatabase
 from devtools.localredis import LocalRedis
+from devtools.processes import Daphne, ManagedCommand, free_port
 from devtools.simulators import SimulatorThread
 from devtools.stack import Feed, Stack
 from options import keys
@@ -126,5 +127,33 @@ def start_module_feed(tmp_path_factory, migrated_database):
             stack.close()
             raise
         return feed
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def start_web(tmp_path_factory, migrated_database):
+    """For module fixtures: start_web(name, redis_url, **env) runs daphne serving the
+    tracker on a fresh copy of the migrated database, with `env` (e.g.
+    DJANGO_ALLOWED_HOSTS="*"); `web.manage(*args, **env)` runs a command on the
+    same database. The caller kills it; its log is `web.log_path`."""
+
+    def start(name: str, redis_url: str, **env: str) -> Daphne:
+        workdir = tmp_path_factory.mktemp(name)
+        env = {
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": migrated_database.copy(workdir / "web.sqlite3"),
+            "LOG_LEVEL": "INFO",
+            **env,
+        }
+        log = workdir / "web.log"
+
+        def manage(*args: str, **extra: str) -> None:
+            log = workdir / "manage.log"
+            ManagedCommand(*args, env={**env, **extra}, log_path=log).run()
+
+        server = Daphne(free_port(), env, log)
+        server.manage = manage
+        return server.start()
 
     return start

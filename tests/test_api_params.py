@@ -12,12 +12,14 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from api.params import FIELD_NAMES, STRIKE_LIMIT
+from devtools.processes import BASE_DIR
 from options.models import Underlying
 from tests.test_api import asgi_get, error_of
 from tests.test_browser import browser  # noqa: F401  (Chromium)
 
 CHAIN = "/api/chain/bybit/BTC/2026-03-27/"
 TICK = "/api/ticks/bybit/BTC-27MAR26-70000-P-USDT/"
+FILTER_FORM_JS = BASE_DIR / "api" / "static" / "api" / "filter_form.js"
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +144,7 @@ def test_enabled_takes_json_true_or_false_only(db, django_user_model):
 def filter_form(db) -> str:
     """The contracts' filter form as the browsable API renders it."""
     page = Client().get("/api/contracts/", HTTP_ACCEPT="text/html").content.decode()
-    return re.search(r'<form class="form".*?</form>', page, re.S)[0]
+    return re.search(r'<form class="form api-filters".*?</script>', page, re.S)[0]
 
 
 @pytest.mark.browser
@@ -151,6 +153,9 @@ def test_the_browsable_filter_form_leaves_empty_fields_out(filter_form, browser)
     sent = []
 
     def serve_form(route):  # no server: the browser only has to submit the form
+        if route.request.url.endswith("/filter_form.js"):
+            route.fulfill(path=FILTER_FORM_JS, content_type="text/javascript")
+            return
         sent.append(route.request.url)
         route.fulfill(body=f"<body>{filter_form}</body>", content_type="text/html")
 

@@ -11,10 +11,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from api.asgi import FastReads  # noqa: E402
+from api.limits import install_server_limits  # noqa: E402
+from dashboard.guards import SiteOriginValidator  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+
+install_server_limits()  # daphne: oversized requests get an answer
 
 application = ProtocolTypeRouter(
     {
@@ -22,7 +25,7 @@ application = ProtocolTypeRouter(
         "http": FastReads(django_asgi_app),
         # The session (and so the user) for DASHBOARD_LOGIN_REQUIRED; the origin
         # check keeps other sites' pages from opening sockets with our cookies.
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SiteOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -4,6 +4,7 @@ Every knob has a default so that a fresh clone runs with no environment set; `ma
 check --deploy` names what a public deployment must set.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ else:
         "django.contrib.sessions",
         "django.contrib.messages",
         "django.contrib.staticfiles",
+        "axes",
         "channels",
         "rest_framework",
         "rest_framework.authtoken",
@@ -60,6 +62,8 @@ else:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.limits.QueryLimitMiddleware",
+    "api.headers.ContentSecurityPolicy",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -167,10 +172,55 @@ BYBIT_WS_URL = env.str(
 TRACKER_UNDERLYINGS = env.list("TRACKER_UNDERLYINGS", default=["BTC", "ETH", "SOL"])
 TRACKER_FIELDS = env.str("TRACKER_FIELDS", default="full")
 
-# Security for public deployments (check --deploy names these when unset).
+# Security for public deployments (check --deploy names these when unset); see
+# docs/operations.md, "Security".
 SECURE_CONTENT_TYPE_NOSNIFF = True
-CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto: HSTS, the redirect to
+# https and secure cookies, all at once.
+HTTPS = env.bool("DJANGO_HTTPS", default=False)
+CSRF_COOKIE_SECURE = HTTPS or env.bool("DJANGO_SECURE_COOKIES", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+# Origins (scheme://host[:port]) other than the site's own that may post forms and
+# open WebSockets, e.g. https://tracker.example.com behind a proxy that rewrites Host.
+TRUSTED_ORIGINS = env.list("DJANGO_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = TRUSTED_ORIGINS
+# Every page loads only from its own origin (api/headers.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # CSP 3: also ws:/wss: to the same host
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Admin login: django-axes locks a username, or a client address, out after
+# AXES_FAILURE_LIMIT failures within the cool-off (docs/operations.md).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = []  # the log names who was locked out, and from where
+
+# Live-update sockets: at most this many per client address, and in all (per web
+# process); refused with close codes 4429 / 4430 (docs/operations.md).
+WS_MAX_PER_CLIENT = env.int("WS_MAX_PER_CLIENT", default=20)
+WS_MAX_TOTAL = env.int("WS_MAX_TOTAL", default=2000)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,7 @@
   const CHART_EVERY_MS = 500;
   const CLOSE_LOGIN = 4403;
   const CLOSE_UNKNOWN = 4404;
+  const CLOSE_TOO_MANY = 4429; // too many sockets from this address (dashboard/guards.py)
 
   const app = document.getElementById("chain-app");
   const tbody = document.querySelector("#chain tbody");
@@ -343,15 +344,19 @@
       window.wsConnected = false;
       if (event.code === CLOSE_LOGIN) return setConnection("log in to see this chain", "bad");
       if (event.code === CLOSE_UNKNOWN) return setConnection("no such chain", "bad");
+      const busy = event.code === CLOSE_TOO_MANY ? "too many pages open from here · " : "";
       // 0.5 s doubling to 8 s, with jitter so that a restarted server is not stormed.
       const delay = Math.min(8000, 500 * 2 ** failures) * (0.75 + Math.random() / 2);
       failures += 1;
       window.chainStats.reconnects += 1;
-      setConnection(`disconnected · retry in ${Math.ceil(delay / 1000)} s`, "bad");
+      setConnection(`${busy}disconnected · retry in ${Math.ceil(delay / 1000)} s`, "bad");
       setTimeout(connect, delay);
     };
   }
 
+  // The controls act as they change; the form is never submitted (no inline
+  // handler: the Content-Security-Policy allows none).
+  app.querySelector("form.controls").addEventListener("submit", (e) => e.preventDefault());
   buildHeader();
   connect();
 })();
