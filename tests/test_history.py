@@ -8,12 +8,15 @@ of a streaming run_feed; the tests pass it the slot times they want.
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.test import Client
 
+from api.chain import chain_body, iso
 from devtools.processes import wait_for
 from feed.exchanges.bybit.stream import FIELD_MAP
 from options import history, history_codec, read
 from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
 from options.history_write import record, slot_of
+from tests.test_api import error_of
 
 MINUTE_MS = 60_000
 
@@ -135,3 +138,60 @@ def test_outside_the_retention_or_unknown_is_not_found(stack, settings):
             "bybit", "BTC-1JAN30-1-C-USDT", now - 1000, now
         )
     assert unknown.value.field == "symbol"
+
+
+# The API --------------------------------------------------------------------------
+
+
+def sampled_symbol(stack, minutes: int = 3) -> tuple[str, str, list[int]]:
+    """Samples of the last minutes; (soonest BTC expiry, its first symbol, slots)."""
+    slots = past_slots(minutes)
+    for slot in slots:
+        record(60, 86_400, now_ms=slot)
+    expiry = stack.redis.zrange("ot:expiries:bybit:BTC", 0, 0)[0]
+    return expiry, stack.redis.zrange(f"ot:chain:bybit:BTC:{expiry}", 0, 0)[0], slots
+
+
+@pytest.mark.django_db
+def test_the_history_endpoint_serves_a_contracts_samples(stack):
+    _, symbol, slots = sampled_symbol(stack)
+    url = f"/api/history/bybit/{symbol}/"
+    body = Client().get(url, {"fields": "mark,oi", "step": "120"}).json()
+    assert body["symbol"] == symbol and body["fields"] == ["mark", "oi"]
+    assert body["step"] == 120 and body["samples"]
+    every = Client().get(url).json()
+    assert [s["at"] for s in every["samples"]] == [iso(t) for t in slots]
+    assert set(every["samples"][0]) == {"at", *HISTORY_FIELDS}
+    assert isinstance(every["samples"][0]["mark"], float)
+
+
+@pytest.mark.django_db
+def test_bad_history_requests_are_400s_naming_the_parameter(stack):
+    _, symbol, _ = sampled_symbol(stack, 1)
+    url = f"/api/history/bybit/{symbol}/"
+    for query, field in (
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2026-13-01T00:00:00Z"}, "until"),
+        ({"since": "2026-11-30T10:00:00Z", "until": "2026-11-30T09:00:00Z"}, "since"),
+        ({"step": "0"}, "step"), ({"step": "1m"}, "step"), ({"step": "86401"}, "step"),
+        ({"fields": "mark,colour"}, "fields"), ({"fields": "recv_ts"}, "fields"),
+        ({"at": "2026-11-30T10:00:00Z"}, "at"), ({"step": ""}, "step"),
+    ):  # fmt: skip
+        error_of(Client().get(url, query), 400, field)
+    error_of(Client().get("/api/history/bybit/BTC-1JAN30-1-C-USDT/"), 404, "symbol")
+    error_of(Client().get("/api/history/bybit/nonsense/"), 404, "symbol")
+
+
+@pytest.mark.django_db
+def test_the_chain_at_a_past_minute_comes_from_the_history(stack):
+    expiry, _, slots = sampled_symbol(stack, 2)
+    url = f"/api/chain/bybit/BTC/{expiry}/"
+    at = iso(slots[0] + 20_000)
+    body = Client().get(url, {"at": at, "fields": "mark,mark_iv"}).json()
+    past = async_to_sync(history.read_chain_at)(
+        "bybit", "BTC", expiry, slots[0] + 20_000, fields=("mark", "mark_iv")
+    )
+    assert body == chain_body(past) and body["rows"]
+    assert set(body["rows"][0]["call"]) == {"symbol", "mark", "mark_iv"}
+    error_of(Client().get(url, {"at": "2020-01-01T00:00:00Z"}), 404, "at")
+    error_of(Client().get(url, {"at": "noon"}), 400, "at")
