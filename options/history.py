@@ -41,6 +41,18 @@ def window(now_ms: int | None = None) -> tuple[int, int]:
     return now_ms - settings.HISTORY_RETENTION * 1000, now_ms
 
 
+async def read_span(exchange: str, base: str, expiry: str) -> tuple[int, int] | None:
+    """The oldest and newest sample times (ms) of a chain within the retention."""
+    oldest, _ = window()
+    samples = ChainSample.objects.filter(
+        exchange=exchange, base=base, expiry=expiry, at_ms__gte=oldest
+    ).values_list("at_ms", flat=True)
+    first = await samples.order_by("at_ms").afirst()
+    if first is None:
+        return None
+    return first, await samples.order_by("-at_ms").afirst()
+
+
 async def read_chain_at(
     exchange: str,
     base: str,

@@ -61,8 +61,9 @@ def set_mark_and_wait(page, sim, symbol: str, mark: str) -> float:
     """Seconds from the simulator's push to the new mark in the symbol's cell."""
     started = time.monotonic()
     sim.control("set", symbol=symbol, markPrice=mark)
+    # The raw value: the cell's text has the tick size's precision.
     page.wait_for_function(
-        "([sel, mark]) => document.querySelector(sel)?.textContent === mark",
+        "([sel, mark]) => document.querySelector(sel)?.dataset.value === mark",
         arg=[cell(symbol, "mark"), mark],
         timeout=3000,
     )
