@@ -9,6 +9,7 @@ never waits on either.
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -27,14 +28,20 @@ def record(interval_s: int, retention_s: int, now_ms: int | None = None) -> str:
     """Sample every chain in Redis into the slot of `now_ms`, then trim. A slot
     already sampled keeps its first sample. Returns a one-line summary."""
     now_ms = read.now_ms() if now_ms is None else now_ms
+    started = time.perf_counter()
     chains = asyncio.run(read_every_chain())
+    read_s = time.perf_counter() - started
     slot = slot_of(now_ms, interval_s)
     trimmed = trim(now_ms - retention_s * 1000)
     with transaction.atomic():
         rows = [sample_of(chain, slot) for chain in chains if chain.rows]
         ChainSample.objects.bulk_create(rows, ignore_conflicts=True)
     contracts = sum(len(chain.ticks()) for chain in chains)
-    return f"{len(rows)} chains, {contracts} contracts at {slot}; trimmed {trimmed}"
+    write_s = time.perf_counter() - started - read_s
+    return (
+        f"{len(rows)} chains, {contracts} contracts at {slot}; trimmed {trimmed}; "
+        f"read {read_s * 1000:.0f} ms, written {write_s * 1000:.0f} ms"
+    )
 
 
 async def read_every_chain() -> list[Chain]:
