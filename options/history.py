@@ -166,15 +166,14 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
         )
     )
     positions = _positions({row[1] for row in rows})
-    times, values = [], {f: [] for f in fields}
-    columns = list(enumerate(fields, start=2))
-    for row in rows:
-        position = positions[row[1]].get(symbol)
-        if position is None:
-            continue
-        times.append(row[0])
-        for i, field in columns:
-            values[field].append(history_codec.value_at(row[i], position))
+    found = [(row, positions[row[1]].get(symbol)) for row in rows]
+    found = [(row, position) for row, position in found if position is not None]
+    times = [row[0] for row, _ in found]
+    places = [position for _, position in found]
+    values = {
+        field: history_codec.values_at([row[i] for row, _ in found], places)
+        for i, field in enumerate(fields, start=2)
+    }
     if not times and not _ever_listed(chain, symbol):
         raise NotFound("symbol", f"no history for symbol {symbol!r} on {exchange}")
     return History(exchange, symbol, fields, times, values)

@@ -9,10 +9,12 @@ of a streaming run_feed; the tests pass it the slot times they want.
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
+from django_celery_beat.models import PeriodicTask
 
 from api.chain import chain_body, iso
 from devtools.processes import wait_for
 from feed.exchanges.bybit.stream import FIELD_MAP
+from feed.tasks import sample_history
 from options import history, history_codec, read
 from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
 from options.history_write import record, slot_of
@@ -195,3 +197,18 @@ def test_the_chain_at_a_past_minute_comes_from_the_history(stack):
     assert set(body["rows"][0]["call"]) == {"symbol", "mark", "mark_iv"}
     error_of(Client().get(url, {"at": "2020-01-01T00:00:00Z"}), 404, "at")
     error_of(Client().get(url, {"at": "noon"}), 400, "at")
+
+
+@pytest.mark.django_db
+def test_the_celery_task_samples_only_when_history_is_on(stack, settings):
+    # The schedule comes with the migrations: every HISTORY_INTERVAL seconds.
+    task = PeriodicTask.objects.get(task="feed.tasks.sample_history")
+    assert (task.interval.every, task.interval.period) == (60, "seconds")
+    settings.HISTORY_ENABLED = False
+    assert "off" in sample_history()
+    assert not ChainSample.objects.exists()
+    settings.HISTORY_ENABLED = True
+    before = slot_of(read.now_ms(), 60)
+    assert "120 contracts" in sample_history()  # every contract the simulator lists
+    slots = {before, slot_of(read.now_ms(), 60)}  # the minute may turn meanwhile
+    assert set(ChainSample.objects.values_list("at_ms", flat=True)) <= slots
