@@ -129,11 +129,17 @@ def write_day(chains) -> tuple[int, float]:
 
 
 async def read_timings(symbol, chain_names, runs: int) -> dict:
-    from options import history
+    from options import history, read
     from options.history_models import HISTORY_FIELDS
 
     since, until = history.window()
     found = {}
+    times = []
+    for _ in range(runs):  # the reference: the same chain's live read, from Redis
+        t0 = time.perf_counter()
+        await read.read_chain(*chain_names)
+        times.append((time.perf_counter() - t0) * 1e3)
+    found["reference: the same chain live (options.read.read_chain)"] = times
     for label, fields in (("all 18 fields", HISTORY_FIELDS),
                           ("the contract page's 8", ("mark", "bid", "ask", "mark_iv",
                            "bid_iv", "ask_iv", "underlying", "oi"))):  # fmt: skip
@@ -176,9 +182,13 @@ def day(stack: Stack, runs: int) -> None:
     names = (widest.exchange, widest.base, widest.expiry)
     timings = asyncio.run(read_timings(symbol, names, runs))
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    reference = None
     for label, times in timings.items():
-        print(f"{label}: p50 {percentile(times, 50):.1f} ms, "
+        p50 = percentile(times, 50)
+        reference = reference or p50
+        print(f"{label}: p50 {p50:.1f} ms ({p50 / reference:.1f} x the reference), "
               f"p90 {percentile(times, 90):.1f} ms ({runs} reads)")  # fmt: skip
+    print(f"load average during the reads: {os.getloadavg()[0]:.1f}")
     print(f"reading process peak RSS {rss1:.1f} MB (+{rss1 - rss0:.1f} MB for reads)")
 
 

@@ -8,6 +8,7 @@ options.history_write.
 """
 
 from dataclasses import dataclass
+from itertools import islice
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -19,6 +20,7 @@ from options.read import NotFound
 from options.rows import Chain
 from options.symbols import SymbolError, parse_symbol
 
+CHUNK = 120  # rows decoded at a time: the memory a read holds stays small
 # A slot the sampler missed is filled by the sample before it, up to this many slots.
 SLOTS_BACK = 2
 
@@ -155,25 +157,23 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
     chain = {"exchange": exchange, "base": parsed.base,
              "expiry": parsed.expiry_date.isoformat()}  # fmt: skip
     close_old_connections()
-    rows = list(
-        _last_per_step(
-            ChainSample.objects.filter(
-                **chain, at_ms__gte=since_ms, at_ms__lte=until_ms
-            )
-            .order_by("at_ms")
-            .values_list("at_ms", "universe__digest", *fields),
-            step_s,
-        )
+    rows = _last_per_step(
+        ChainSample.objects.filter(**chain, at_ms__gte=since_ms, at_ms__lte=until_ms)
+        .order_by("at_ms")
+        .values_list("at_ms", "universe__digest", *fields)
+        .iterator(chunk_size=CHUNK),
+        step_s,
     )
-    positions = _positions({row[1] for row in rows})
-    found = [(row, positions[row[1]].get(symbol)) for row in rows]
-    found = [(row, position) for row, position in found if position is not None]
-    times = [row[0] for row, _ in found]
-    places = [position for _, position in found]
-    values = {
-        field: history_codec.values_at([row[i] for row, _ in found], places)
-        for i, field in enumerate(fields, start=2)
-    }
+    times, values = [], {field: [] for field in fields}
+    while chunk := list(islice(rows, CHUNK)):  # a day of a wide chain is 20 MB
+        positions = _positions({row[1] for row in chunk})
+        found = [(row, positions[row[1]].get(symbol)) for row in chunk]
+        found = [(row, position) for row, position in found if position is not None]
+        times.extend(row[0] for row, _ in found)
+        places = [position for _, position in found]
+        for i, field in enumerate(fields, start=2):
+            column = [row[i] for row, _ in found]
+            values[field].extend(history_codec.values_at(column, places))
     if not times and not _ever_listed(chain, symbol):
         raise NotFound("symbol", f"no history for symbol {symbol!r} on {exchange}")
     return History(exchange, symbol, fields, times, values)
