@@ -9,10 +9,12 @@ their data here.
 import csv
 import io
 from datetime import UTC, datetime
+from functools import partial
 
 from api.params import NUMBER, ChainParams
 from options import read
 from options.fields import FIELDS
+from options.history import read_chain_at
 from options.rows import Chain, Tick
 
 TIME_FIELDS = ("ts", "recv_ts")
@@ -78,7 +80,11 @@ def chain_body(chain: Chain) -> dict:
 
 
 async def chain(exchange: str, base: str, expiry: str, params: ChainParams) -> dict:
-    found = await read.read_chain(
+    """The live chain, or with `at` the chain as the history sampled it then."""
+    reader = read.read_chain
+    if params.at is not None:
+        reader = partial(read_chain_at, at_ms=params.at)
+    found = await reader(
         exchange, base, expiry, strike_min=params.strike_min,
         strike_max=params.strike_max, fields=params.fields,
     )  # fmt: skip

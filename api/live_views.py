@@ -72,6 +72,13 @@ CHAIN_QUERY = (
     OpenApiParameter(
         params.FORMAT, str, Q, enum=["json", "csv"], description="csv downloads"
     ),
+    OpenApiParameter(
+        "at",
+        OpenApiTypes.DATETIME,
+        Q,
+        description="The chain as the history sampled it at this time (ISO 8601; "
+        "UTC without an offset); 404 outside the history kept (docs/history.md)",
+    ),
 )
 CHAIN_NAMES = frozenset(parameter.name for parameter in CHAIN_QUERY)
 STRIKES_QUERY = (

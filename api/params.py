@@ -9,7 +9,7 @@ fragments below are what the OpenAPI document states for the same parameters
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from api.errors import bad_parameter
 from options.fields import FIELDS
@@ -40,6 +40,7 @@ class ChainParams:
     strike_max: float | None = None
     around_atm: int | None = None
     fields: tuple[str, ...] | None = None  # None: every field the store holds
+    at: int | None = None  # ms since the epoch: the chain as it was then (history)
 
 
 def check_query(query, allowed: Collection[str]) -> None:
@@ -120,4 +121,18 @@ def chain_params(query) -> ChainParams:
         strike_max=parsed(query, "strike_max", strike_bound),
         around_atm=parsed(query, "around_atm", whole_number, 0, AROUND_ATM_MAX),
         fields=parsed(query, "fields", field_list),
+        at=parsed(query, "at", time_ms),
     )
+
+
+def time_ms(raw: str) -> int:
+    """An ISO 8601 date-time (UTC when it names no offset) as ms since the epoch."""
+    try:
+        when = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(
+            f"{raw!r} is not an ISO 8601 time such as 2026-03-27T08:00:00Z"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)

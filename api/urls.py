@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from api import views
 from api.errors import not_found_view
 from api.fast import fast_get
+from api.history import HistoryView, history_handler
 from api.live_views import (
     ChainView,
     ExpiriesView,
@@ -45,6 +46,11 @@ urlpatterns = [
         "ticks/<str:exchange>/<str:symbol>/",
         fast_get(TickView, tick_handler),
         name="ticks",
+    ),
+    path(
+        "history/<str:exchange>/<str:symbol>/",
+        fast_get(HistoryView, history_handler, shortcut=False),
+        name="history",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's set-up script as a file (?script): the

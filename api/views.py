@@ -43,6 +43,7 @@ class ApiRoot(APIView):
                 "strikes": url("api-root") + "strikes/{exchange}/{base}/?expiry=",
                 "chain": url("api-root") + "chain/{exchange}/{base}/{expiry}/",
                 "ticks": url("api-root") + "ticks/{exchange}/{symbol}/",
+                "history": url("api-root") + "history/{exchange}/{symbol}/",
                 "schema": url("schema"),
                 "docs": url("docs"),
             }

@@ -52,3 +52,14 @@ def roll_off_expired_task(exchange: str = "bybit") -> int:
         finally:
             client.close()
     return len(rolled)
+
+
+@shared_task(name="feed.tasks.sample_history")
+def sample_history() -> str:
+    """Every chain's latest state into the history, then the trim (options.history
+    _write); nothing unless HISTORY_ENABLED. Scheduled every HISTORY_INTERVAL s."""
+    if not settings.HISTORY_ENABLED:
+        return "history is off (HISTORY_ENABLED)"
+    from options.history_write import record
+
+    return record(settings.HISTORY_INTERVAL, settings.HISTORY_RETENTION)

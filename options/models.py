@@ -147,3 +147,7 @@ class OptionContract(models.Model):
 def _plain(value: Decimal) -> Decimal:
     """`70000.00000000` from the database back to `70000`, as the listing gives it."""
     return Decimal(format_strike(value))
+
+
+# The history's tables live in a module of their own (options/history_models.py).
+from options.history_models import ChainSample, SampleUniverse  # noqa: E402, F401

@@ -62,22 +62,31 @@ async def read_chain(
     if not index:
         raise await _missing(exchange, base, expiry)
     if strike_min is not None or strike_max is not None:
-        index = _within(index, strike_min, strike_max)
+        index = within(index, strike_min, strike_max)
     wanted = None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
     states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
+    narrow = wanted is not None and len(wanted) > len(fields)
+    return chain_of((exchange, base, expiry), index, states, fields if narrow else None)
+
+
+def chain_of(names, index, states, keep=None) -> Chain:
+    """The Chain of (exchange, base, expiry) from its index ((symbol, strike) pairs)
+    and each contract's state; the ATM row is found from every field of the states,
+    which then keep only the fields in `keep` (all when None). options.history
+    builds past chains with it too."""
     price = centre_price(states)
-    if wanted is not None and len(wanted) > len(fields):
-        keep = set(fields)
+    if keep is not None:
+        keep = set(keep)
         states = [{f: v for f, v in s.items() if f in keep} for s in states]
     rows = chain_rows(
         Tick(symbol, state, strike)
         for (symbol, strike), state in zip(index, states, strict=True)
     )
     atm = atm_index([row.strike for row in rows], float(price)) if price else None
-    return Chain(exchange, base, expiry, rows, price, atm)
+    return Chain(*names, rows, price, atm)
 
 
-def _within(index, low: float | None, high: float | None) -> list:
+def within(index, low: float | None, high: float | None) -> list:
     low = -float("inf") if low is None else low
     high = float("inf") if high is None else high
     return [(symbol, strike) for symbol, strike in index if low <= strike <= high]

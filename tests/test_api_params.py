@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from api.params import FIELD_NAMES, STRIKE_LIMIT
 from devtools.processes import BASE_DIR
+from options.history_models import HISTORY_FIELDS
 from options.models import Underlying
 from tests.test_api import asgi_get, error_of
 from tests.test_browser import browser  # noqa: F401  (Chromium)
@@ -167,3 +168,23 @@ def test_the_browsable_filter_form_leaves_empty_fields_out(filter_form, browser)
     page.click("button[type=submit]")
     page.wait_for_function("location.search !== ''")
     assert sent[-1] == "http://api.test/api/contracts/?base=btc&type=P"
+
+
+def test_the_history_parameters_are_what_the_schema_states(db, schema):
+    path = "/api/history/{exchange}/{symbol}/"
+    assert parameter(schema, path, "step") == {
+        "type": "integer", "minimum": 1, "maximum": 86400,
+    }  # fmt: skip
+    for name in ("since", "until"):
+        assert parameter(schema, path, name)["format"] == "date-time"
+    chain = "/api/chain/{exchange}/{base}/{expiry}/"
+    assert parameter(schema, chain, "at")["format"] == "date-time"
+    pattern = re.compile(parameter(schema, path, "fields")["pattern"])
+    assert pattern.match(",".join(HISTORY_FIELDS)) and not pattern.match("recv_ts")
+    url = "/api/history/bybit/BTC-27MAR26-70000-P-USDT/"
+    for query, field in (({"step": "0"}, "step"), ({"step": "86401"}, "step"),
+                         ({"fields": "recv_ts"}, "fields"), ({"until": "x"}, "until"),
+                         ({"strike_min": "1"}, "strike_min")):  # fmt: skip
+        error_of(Client().get(url, query), 400, field)
+    # Well-formed: the empty history answers, not the parser.
+    error_of(Client().get(url, {"step": "86400", "fields": "mark"}), 404, "symbol")

@@ -61,8 +61,9 @@ def set_mark_and_wait(page, sim, symbol: str, mark: str) -> None:
     is the benchmark's question (bench/dashboard_bench.py); a time limit here would
     only measure the machine's load."""
     sim.control("set", symbol=symbol, markPrice=mark)
+    # The raw value: the cell's text has the tick size's precision.
     page.wait_for_function(
-        "([sel, mark]) => document.querySelector(sel)?.textContent === mark",
+        "([sel, mark]) => document.querySelector(sel)?.dataset.value === mark",
         arg=[cell(symbol, "mark"), mark],
         timeout=10000,
     )

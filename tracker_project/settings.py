@@ -164,6 +164,14 @@ TRACKER_REFRESH_LOCK_SECONDS = env.int("TRACKER_REFRESH_LOCK_SECONDS", default=1
 TRACKER_TICK_FRESH_SECONDS = env.int("TRACKER_TICK_FRESH_SECONDS", default=60)
 # Symbol refresh end
 
+# History (options/history.py, docs/history.md): every chain sampled each
+# HISTORY_INTERVAL seconds by the Celery task feed.tasks.sample_history, kept for
+# HISTORY_RETENTION seconds. Off unless enabled (the full deployment enables it).
+HISTORY_ENABLED = env.bool("HISTORY_ENABLED", default=False)
+HISTORY_INTERVAL = env.int("HISTORY_INTERVAL", default=60)
+HISTORY_RETENTION = env.int("HISTORY_RETENTION", default=86400)
+# History end
+
 # Exchanges
 BYBIT_REST_URL = env.str("BYBIT_REST_URL", default="https://api.bybit.com")
 BYBIT_WS_URL = env.str(

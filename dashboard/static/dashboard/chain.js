@@ -5,7 +5,8 @@
 //
 // Flags for tests and scripts: window.chainReady (first snapshot rendered),
 // window.lastUpdateTs (Date.now() of the last applied message), window.wsConnected,
-// window.chartsDrawn, window.chainStats.
+// window.chartsDrawn, window.chainStats. window.chainView lets timeslider.js show a
+// past chain in the table (live messages wait meanwhile) and set the tick sizes.
 (function () {
   "use strict";
 
@@ -16,6 +17,7 @@
     ["volume_24h", "Vol 24h"],
   ];
   const IV_FIELDS = new Set(["bid_iv", "ask_iv", "mark_iv"]);
+  const PRICE_FIELDS = new Set(["bid", "ask", "mark", "last"]);
   const DASH_WHEN_ZERO = new Set(["bid", "ask", "bid_size", "ask_size", "bid_iv", "ask_iv"]);
   const STALE_AFTER_MS = 5000;
   const CHART_EVERY_MS = 500;
@@ -42,6 +44,8 @@
     chartsDirty: false,
     lastMessageAt: 0,
     status: null,
+    decimals: {}, // symbol -> decimals of its tick size (format.js)
+    past: false, // a past chain is shown: live messages are acknowledged, not applied
   };
   window.chainReady = false;
   window.chartsDrawn = false;
@@ -51,12 +55,13 @@
 
   // Formatting -------------------------------------------------------------------
 
-  function format(field, raw) {
+  function format(field, raw, symbol) {
     if (raw === undefined || raw === null || raw === "") return "";
     if (DASH_WHEN_ZERO.has(field) && Number(raw) === 0) return "–";
     if (IV_FIELDS.has(field)) return (Number(raw) * 100).toFixed(1) + "%";
     if (field === "delta") return Number(raw).toFixed(3);
-    return raw; // prices and sizes as the exchange wrote them
+    if (PRICE_FIELDS.has(field)) return window.otFormat.price(raw, state.decimals[symbol]);
+    return raw; // sizes as the exchange wrote them
   }
 
   // Table ------------------------------------------------------------------------
@@ -135,7 +140,7 @@
       const value = row[field];
       if (value === undefined || value === old[field]) continue;
       const td = cells[field];
-      td.textContent = format(field, value);
+      td.textContent = format(field, value, symbol);
       td.dataset.value = value;
       if (flash && old[field] !== undefined) flashCell(td, Number(value) - Number(old[field]));
     }
@@ -300,6 +305,11 @@
   // Messages -----------------------------------------------------------------------
 
   function handle(message) {
+    if (state.past && !message.past) {
+      if (message.status) state.status = message.status;
+      state.lastMessageAt = Date.now();
+      return;
+    }
     if (message.type === "snapshot") {
       buildTable(message.contracts);
       for (const [symbol, row] of Object.entries(message.rows)) applyRow(symbol, row, false);
@@ -325,10 +335,11 @@
   // Connection with backoff ----------------------------------------------------------
 
   let failures = 0;
+  let socket = null;
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${location.host}${app.dataset.wsPath}`);
+    const ws = (socket = new WebSocket(`${scheme}//${location.host}${app.dataset.wsPath}`));
     setConnection(failures ? "reconnecting" : "connecting", "pending");
     ws.onmessage = (event) => {
       const message = JSON.parse(event.data);
@@ -357,6 +368,36 @@
   // The controls act as they change; the form is never submitted (no inline
   // handler: the Content-Security-Policy allows none).
   app.querySelector("form.controls").addEventListener("submit", (e) => e.preventDefault());
+
+  // The time slider (timeslider.js) -------------------------------------------------
+
+  function showPast(snapshot) {
+    state.past = true;
+    state.scrolled = true; // keep the reader's place
+    handle({ ...snapshot, past: true });
+  }
+
+  // Back to live: a new socket brings a fresh snapshot.
+  function resumeLive() {
+    state.past = false;
+    if (socket) {
+      socket.onclose = null;
+      socket.close();
+    }
+    failures = 0;
+    connect();
+  }
+
+  function setTicks(decimals) {
+    state.decimals = decimals;
+    for (const [symbol, row] of Object.entries(state.rows)) {
+      for (const [field, td] of Object.entries(state.cells[symbol] || {})) {
+        if (PRICE_FIELDS.has(field) && row[field] !== undefined) td.textContent = format(field, row[field], symbol);
+      }
+    }
+  }
+
+  window.chainView = { showPast, resumeLive, setTicks };
   buildHeader();
   connect();
 })();

@@ -1,0 +1,269 @@
+"""The history's cost: the sampler, a day of 2,100 contracts on disk and in memory,
+the reads (one contract's 24 h, a past chain), and the feed's throughput with the
+sampler running against without, in the same run.
+
+usage: python bench/history_bench.py [--contracts 2100] [--seconds 8] [--rounds 2]
+    [--sampler-every 5] [--only sampler|day|throughput]
+
+The day is synthetic but made of real rows: the chains the feed holds after streaming
+the simulator's 2,100 contracts, sampled once, then written for each minute of 24 h
+in one of 16 perturbed variants (the mantissas moved a little, so the columns keep
+their real widths). The sampler runs as the Celery task does (options.history_write
+.record) in a `manage.py shell` process of its own; in the throughput rounds it
+samples every --sampler-every seconds, 12 times as often as the default.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import statistics
+import struct
+import time
+from pathlib import Path
+
+from feed_throughput import measure_feed
+
+from harness import Stack, cpu_seconds, percentile
+
+from devtools.processes import ManagedCommand
+
+MINUTE_MS = 60_000
+DAY_MINUTES = 1440
+VARIANTS = 16
+
+
+def setup_django(stack: Stack) -> None:
+    os.environ.update(
+        {**stack.env, "DJANGO_SETTINGS_MODULE": "tracker_project.settings"}
+    )
+    import django
+
+    django.setup()
+
+
+def timed(fn, *args) -> tuple[float, float, object]:
+    """(wall ms, CPU ms of this process, result)."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    result = fn(*args)
+    return (time.perf_counter() - w0) * 1e3, (time.process_time() - c0) * 1e3, result
+
+
+def sampler_cost(stack: Stack, runs: int) -> None:
+    from options.history_models import ChainSample
+    from options.history_write import record, slot_of
+    from options.read import now_ms
+
+    print(f"== the sampler, {runs} runs, feed streaming at {stack.rate:,} msg/s")
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    start = slot_of(now_ms(), 60)
+    walls, cpus = [], []
+    for k in range(runs):
+        wall, cpu, summary = timed(record, 60, 10 * 86_400, start + k * MINUTE_MS)
+        walls.append(wall)
+        cpus.append(cpu)
+        print(f"  {summary}")
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    print(f"one sample of every chain: wall p50 {statistics.median(walls):.0f} ms "
+          f"(max {max(walls):.0f}), CPU p50 {statistics.median(cpus):.0f} ms; "
+          f"peak RSS of the sampling process {rss1:.1f} MB "
+          f"(+{rss1 - rss0:.1f} MB over its start)")  # fmt: skip
+    ChainSample.objects.all().delete()
+
+
+def variants(chains) -> list[list[dict]]:
+    """VARIANTS versions of every chain's row: columns packed, mantissas moved."""
+    from options.history_write import sample_of
+
+    rng = random.Random(1)
+    rows = [sample_of(chain, 0) for chain in chains]
+    out = []
+    for _ in range(VARIANTS):
+        out.append([_moved(row, rng) for row in rows])
+    return out
+
+
+def _moved(row, rng) -> dict:
+    from options.history_models import HISTORY_FIELDS
+
+    columns = {}
+    for field in HISTORY_FIELDS:
+        column = getattr(row, field)
+        if column is None or field == "ts":
+            columns[field] = column
+            continue
+        fmt = "<i" if column[0] == 1 else "<q"
+        size = struct.calcsize(fmt)
+        n = (len(column) - 2) // size
+        values = struct.unpack_from(f"{fmt[0]}{n}{fmt[1]}", column, 2)
+        step = rng.randint(-3, 3)
+        moved = [v if v < -(2**30) else v + step * (1 + abs(v) // 1000) for v in values]
+        columns[field] = column[:2] + struct.pack(f"{fmt[0]}{n}{fmt[1]}", *moved)
+    return {"exchange": row.exchange, "base": row.base, "expiry": row.expiry,
+            "universe": row.universe, "columns": columns}  # fmt: skip
+
+
+def write_day(chains) -> tuple[int, float]:
+    """A sample of every chain for every minute of the last 24 h; (rows, seconds)."""
+    from django.db import transaction
+
+    from options.history_models import ChainSample
+    from options.history_write import slot_of
+    from options.read import now_ms
+
+    kinds = variants(chains)
+    end = slot_of(now_ms(), 60)
+    started, written = time.perf_counter(), 0
+    for minute in range(DAY_MINUTES):
+        at = end - (DAY_MINUTES - 1 - minute) * MINUTE_MS
+        rows = [
+            ChainSample(exchange=r["exchange"], base=r["base"], expiry=r["expiry"],
+                        universe=r["universe"], at_ms=at, **r["columns"])
+            for r in kinds[minute % VARIANTS]
+        ]  # fmt: skip
+        with transaction.atomic():
+            ChainSample.objects.bulk_create(rows)
+        written += len(rows)
+    return written, time.perf_counter() - started
+
+
+async def read_timings(symbol, chain_names, runs: int) -> dict:
+    from options import history, read
+    from options.history_models import HISTORY_FIELDS
+
+    since, until = history.window()
+    found = {}
+    times = []
+    for _ in range(runs):  # the reference: the same chain's live read, from Redis
+        t0 = time.perf_counter()
+        await read.read_chain(*chain_names)
+        times.append((time.perf_counter() - t0) * 1e3)
+    found["reference: the same chain live (options.read.read_chain)"] = times
+    for label, fields in (("all 18 fields", HISTORY_FIELDS),
+                          ("the contract page's 8", ("mark", "bid", "ask", "mark_iv",
+                           "bid_iv", "ask_iv", "underlying", "oi"))):  # fmt: skip
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            got = await history.read_history("bybit", symbol, since, until, fields)
+            times.append((time.perf_counter() - t0) * 1e3)
+        found[f"one contract's 24 h, {label}, {len(got.times)} samples"] = times
+    times, rng = [], random.Random(2)
+    for _ in range(runs):
+        at = rng.randint(since + MINUTE_MS, until - MINUTE_MS)
+        t0 = time.perf_counter()
+        chain = await history.read_chain_at(*chain_names, at)
+        times.append((time.perf_counter() - t0) * 1e3)
+    found[f"a past chain ({len(chain.ticks())} contracts), at a random minute"] = times
+    return found
+
+
+def day(stack: Stack, runs: int) -> None:
+    from django.conf import settings
+
+    from options.history_write import read_every_chain
+
+    print(f"== a day: {len(stack.symbols)} contracts x {DAY_MINUTES} minutes")
+    chains = asyncio.run(read_every_chain())
+    db = Path(settings.DATABASES["default"]["NAME"])
+    before = db.stat().st_size
+    rows, seconds = write_day(chains)
+    size = db.stat().st_size - before
+    contracts = sum(len(c.ticks()) for c in chains)
+    print(f"wrote {rows:,} rows ({len(chains)} chains x {DAY_MINUTES} minutes, "
+          f"{contracts} contracts) in {seconds:.0f} s")  # fmt: skip
+    print(f"database growth: {size / 1e6:.1f} MB, {size / rows / 1e3:.1f} KB a row, "
+          f"{size / contracts / DAY_MINUTES:.0f} bytes per contract-minute "
+          f"(SQLite file {db.stat().st_size / 1e6:.1f} MB)")  # fmt: skip
+    widest = max(chains, key=lambda c: len(c.ticks()))
+    symbol = widest.ticks()[len(widest.ticks()) // 2].symbol
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    names = (widest.exchange, widest.base, widest.expiry)
+    timings = asyncio.run(read_timings(symbol, names, runs))
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    reference = None
+    for label, times in timings.items():
+        p50 = percentile(times, 50)
+        reference = reference or p50
+        print(f"{label}: p50 {p50:.1f} ms ({p50 / reference:.1f} x the reference), "
+              f"p90 {percentile(times, 90):.1f} ms ({runs} reads)")  # fmt: skip
+    print(f"load average during the reads: {os.getloadavg()[0]:.1f}")
+    print(f"reading process peak RSS {rss1:.1f} MB (+{rss1 - rss0:.1f} MB for reads)")
+
+
+SAMPLER_LOOP = """
+import time
+from options.history_write import record
+from options.read import now_ms
+every, k, start = {every}, 0, now_ms()
+while True:
+    record(60, 10 * 86400, now_ms=start + k * 60000)
+    k += 1
+    time.sleep(every)
+"""
+
+
+def throughput(args) -> None:
+    print(
+        f"== feed throughput with the sampler on and off, {args.contracts} contracts,"
+        f" simulator as fast as it is read; sampling every {args.sampler_every} s"
+    )
+    stack = Stack(contracts=args.contracts, rate=0)
+    try:
+        ratios = []
+        for n in range(args.rounds):
+            off = measure_feed(stack, args.seconds)
+            code = SAMPLER_LOOP.format(every=args.sampler_every)
+            log = stack.workdir / "sampler.log"
+            sampler = ManagedCommand("shell", "-c", code, env=stack.env, log_path=log)
+            sampler.start()
+            try:
+                time.sleep(3)  # Django's start
+                c0 = cpu_seconds(sampler.pid)
+                on = measure_feed(stack, args.seconds)
+                sampler_cpu = cpu_seconds(sampler.pid) - c0
+            finally:
+                sampler.stop()
+            rate_off = off["msgs"] / off["seconds"]
+            rate_on = on["msgs"] / on["seconds"]
+            ratios.append(rate_on / rate_off)
+            print(f"round {n + 1}: off {rate_off:,.0f} msg/s | on {rate_on:,.0f} msg/s"
+                  f" | on/off {rate_on / rate_off:.3f} | sampler CPU "
+                  f"{sampler_cpu:.1f} s over the run | {on['exact']}")  # fmt: skip
+        print(f"on/off: median {statistics.median(ratios):.3f} "
+              f"({', '.join(f'{r:.3f}' for r in ratios)})")  # fmt: skip
+    finally:
+        stack.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contracts", type=int, default=2100)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--sampler-every", type=float, default=5)
+    parser.add_argument("--only", choices=["sampler", "day", "throughput"])
+    args = parser.parse_args()
+    if args.only in (None, "sampler", "day"):
+        rate = args.contracts * 10
+        stack = Stack(contracts=args.contracts, rate=rate)
+        stack.rate = rate
+        try:
+            setup_django(stack)
+            feed = stack.feed()
+            feed.wait_streaming()
+            time.sleep(3)
+            if args.only in (None, "sampler"):
+                sampler_cost(stack, 10)
+            if args.only in (None, "day"):
+                day(stack, args.runs)
+        finally:
+            stack.close()
+    if args.only in (None, "throughput"):
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()

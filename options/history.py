@@ -1,0 +1,201 @@
+"""The history's read side: a chain as it was at a past time, and one contract's
+samples over a range. Async like the rest of the read model (options.read), and
+returning its types: a past chain is the same `Chain` as a live one, its values the
+exchange's decimals (options.history_codec keeps them exact).
+
+Layout, retention and measured cost: docs/history.md. The sampler is
+options.history_write.
+"""
+
+from dataclasses import dataclass
+from itertools import islice
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+from options import history_codec, read
+from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
+from options.read import NotFound
+from options.rows import Chain
+from options.symbols import SymbolError, parse_symbol
+
+CHUNK = 120  # rows decoded at a time: the memory a read holds stays small
+# A slot the sampler missed is filled by the sample before it, up to this many slots.
+SLOTS_BACK = 2
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """One contract's samples, oldest first: `times` (slot starts, ms) and, for each
+    field asked for, the values at those times (None where absent)."""
+
+    exchange: str
+    symbol: str
+    fields: tuple[str, ...]
+    times: list[int]
+    values: dict[str, list[float | None]]
+
+
+def window(now_ms: int | None = None) -> tuple[int, int]:
+    """The times (ms) the history covers now: the retention up to now."""
+    now_ms = read.now_ms() if now_ms is None else now_ms
+    return now_ms - settings.HISTORY_RETENTION * 1000, now_ms
+
+
+async def read_span(exchange: str, base: str, expiry: str) -> tuple[int, int] | None:
+    """The oldest and newest sample times (ms) of a chain within the retention."""
+    oldest, _ = window()
+    samples = ChainSample.objects.filter(
+        exchange=exchange, base=base, expiry=expiry, at_ms__gte=oldest
+    ).values_list("at_ms", flat=True)
+    first = await samples.order_by("at_ms").afirst()
+    if first is None:
+        return None
+    return first, await samples.order_by("-at_ms").afirst()
+
+
+async def read_chain_at(
+    exchange: str,
+    base: str,
+    expiry: str,
+    at_ms: int,
+    *,
+    strike_min: float | None = None,
+    strike_max: float | None = None,
+    fields=None,
+) -> Chain:
+    """The chain as sampled in the slot that holds `at_ms` (else up to SLOTS_BACK
+    slots before); NotFound("at") outside the retention or without a sample."""
+    sample = await sync_to_async(_sample_at)(exchange, base, expiry, at_ms)
+    entries = _entries(sample.universe)
+    n = len(entries)
+    columns = {f: history_codec.unpack(getattr(sample, f), n) for f in HISTORY_FIELDS}
+    states = [
+        {f: col[i] for f, col in columns.items() if col[i] is not None}
+        for i in range(n)
+    ]
+    if strike_min is not None or strike_max is not None:
+        kept = {s for s, _ in read.within(entries, strike_min, strike_max)}
+        pairs = [(e, s) for e, s in zip(entries, states, strict=True) if e[0] in kept]
+        entries, states = [e for e, _ in pairs], [s for _, s in pairs]
+    return read.chain_of((exchange, base, expiry), entries, states, fields)
+
+
+def _sample_at(exchange: str, base: str, expiry: str, at_ms: int) -> ChainSample:
+    oldest, newest = window()
+    if not oldest <= at_ms <= newest:
+        raise NotFound("at", "at: outside the history kept (the last "
+                       f"{settings.HISTORY_RETENTION} s up to now)")  # fmt: skip
+    interval_ms = settings.HISTORY_INTERVAL * 1000
+    close_old_connections()
+    sample = (
+        ChainSample.objects.filter(
+            exchange=exchange,
+            base=base,
+            expiry=expiry,
+            at_ms__lte=at_ms,
+            at_ms__gt=at_ms - (SLOTS_BACK + 1) * interval_ms,
+        )  # fmt: skip
+        .select_related("universe")
+        .order_by("-at_ms")
+        .first()
+    )
+    if sample is None:
+        raise NotFound("at", f"at: no sample of {exchange} {base} {expiry} then")
+    return sample
+
+
+# Parsed universes by digest: the digest is the hash of the contracts' text, so an
+# entry never goes out of date.
+_ENTRIES: dict[str, list[tuple[str, float]]] = {}
+_POSITIONS: dict[str, dict[str, int]] = {}
+UNIVERSES_KEPT = 512
+
+
+def _entries(universe: SampleUniverse) -> list[tuple[str, float]]:
+    if universe.digest not in _ENTRIES:
+        if len(_ENTRIES) >= UNIVERSES_KEPT:
+            _ENTRIES.clear()
+        _ENTRIES[universe.digest] = universe.entries()
+    return _ENTRIES[universe.digest]
+
+
+def _positions(digests: set[str]) -> dict[str, dict[str, int]]:
+    """Each universe's symbol -> position, loading those not seen before."""
+    missing = digests - _POSITIONS.keys()
+    if len(_POSITIONS) + len(missing) > UNIVERSES_KEPT:
+        _POSITIONS.clear()
+        missing = digests
+    for universe in SampleUniverse.objects.filter(digest__in=missing):
+        entries = _entries(universe)
+        _POSITIONS[universe.digest] = {s: i for i, (s, _) in enumerate(entries)}
+    return {d: _POSITIONS[d] for d in digests}
+
+
+async def read_history(
+    exchange: str,
+    symbol: str,
+    since_ms: int,
+    until_ms: int,
+    fields=HISTORY_FIELDS,
+    step_s: int | None = None,
+) -> History:
+    """One contract's samples from since to until (ms, inclusive), each field a
+    list; with `step_s`, only the last sample of each step (a candle's close).
+    NotFound("symbol") when no sample within the retention lists the symbol."""
+    return await sync_to_async(_history)(
+        exchange, symbol, since_ms, until_ms, tuple(fields), step_s
+    )
+
+
+def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
+    try:
+        parsed = parse_symbol(symbol)
+    except SymbolError:
+        raise NotFound("symbol", f"no history for symbol {symbol!r}") from None
+    chain = {"exchange": exchange, "base": parsed.base,
+             "expiry": parsed.expiry_date.isoformat()}  # fmt: skip
+    close_old_connections()
+    rows = _last_per_step(
+        ChainSample.objects.filter(**chain, at_ms__gte=since_ms, at_ms__lte=until_ms)
+        .order_by("at_ms")
+        .values_list("at_ms", "universe__digest", *fields)
+        .iterator(chunk_size=CHUNK),
+        step_s,
+    )
+    times, values = [], {field: [] for field in fields}
+    while chunk := list(islice(rows, CHUNK)):  # a day of a wide chain is 20 MB
+        positions = _positions({row[1] for row in chunk})
+        found = [(row, positions[row[1]].get(symbol)) for row in chunk]
+        found = [(row, position) for row, position in found if position is not None]
+        times.extend(row[0] for row, _ in found)
+        places = [position for _, position in found]
+        for i, field in enumerate(fields, start=2):
+            column = [row[i] for row, _ in found]
+            values[field].extend(history_codec.values_at(column, places))
+    if not times and not _ever_listed(chain, symbol):
+        raise NotFound("symbol", f"no history for symbol {symbol!r} on {exchange}")
+    return History(exchange, symbol, fields, times, values)
+
+
+def _last_per_step(rows, step_s: int | None):
+    """Rows in time order; with a step, only the last row of each step."""
+    if not step_s:
+        yield from rows
+        return
+    step_ms, held = step_s * 1000, None
+    for row in rows:
+        if held is not None and row[0] // step_ms != held[0] // step_ms:
+            yield held
+        held = row
+    if held is not None:
+        yield held
+
+
+def _ever_listed(chain: dict, symbol: str) -> bool:
+    oldest, _ = window()
+    return SampleUniverse.objects.filter(
+        chainsample__in=ChainSample.objects.filter(**chain, at_ms__gte=oldest),
+        contracts__contains=f"{symbol} ",
+    ).exists()

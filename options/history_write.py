@@ -1,0 +1,116 @@
+"""The history's write side: every chain's latest state, read through the read model
+(options.read), written as one database row per chain and sampling slot; and the
+trimming of what is older than the retention.
+
+The Celery task feed.tasks.sample_history runs `record` every HISTORY_INTERVAL
+seconds. It reads Redis and writes the database from the worker: the feed's hot path
+never waits on either.
+"""
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from options import clients, history_codec, read
+from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
+from options.rows import Chain
+
+
+def slot_of(at_ms: int, interval_s: int) -> int:
+    """The start of the sampling slot that holds a time (ms)."""
+    return at_ms - at_ms % (interval_s * 1000)
+
+
+def record(interval_s: int, retention_s: int, now_ms: int | None = None) -> str:
+    """Sample every chain in Redis into the slot of `now_ms`, then trim. A slot
+    already sampled keeps its first sample. Returns a one-line summary."""
+    now_ms = read.now_ms() if now_ms is None else now_ms
+    started = time.perf_counter()
+    chains = asyncio.run(read_every_chain())
+    read_s = time.perf_counter() - started
+    slot = slot_of(now_ms, interval_s)
+    trimmed = trim(now_ms - retention_s * 1000)
+    with transaction.atomic():
+        rows = [sample_of(chain, slot) for chain in chains if chain.rows]
+        ChainSample.objects.bulk_create(rows, ignore_conflicts=True)
+    contracts = sum(len(chain.ticks()) for chain in chains)
+    write_s = time.perf_counter() - started - read_s
+    return (
+        f"{len(rows)} chains, {contracts} contracts at {slot}; trimmed {trimmed}; "
+        f"read {read_s * 1000:.0f} ms, written {write_s * 1000:.0f} ms"
+    )
+
+
+async def read_every_chain() -> list[Chain]:
+    """Every chain of every exchange and base, with the history's fields."""
+    try:
+        chains = []
+        for exchange in await read.read_exchanges():
+            for base in await read.read_bases(exchange):
+                chains.extend(await _chains_of(exchange, base))
+        return chains
+    finally:
+        await _close_loop_clients()
+
+
+async def _chains_of(exchange: str, base: str) -> list[Chain]:
+    try:
+        expiries = await read.read_expiries(exchange, base)
+    except read.NotFound:  # the base went between two reads
+        return []
+    found = await asyncio.gather(*(_chain(exchange, base, e.expiry) for e in expiries))
+    return [chain for chain in found if chain is not None]
+
+
+async def _chain(exchange: str, base: str, expiry: str) -> Chain | None:
+    try:
+        return await read.read_chain(exchange, base, expiry, fields=HISTORY_FIELDS)
+    except read.NotFound:  # the expiry rolled off between two reads
+        return None
+
+
+async def _close_loop_clients() -> None:
+    """asyncio.run closes the loop afterwards: its clients go with it."""
+    await clients.async_client().aclose()
+    bulk = clients.bulk_reader()
+    if bulk is not None:
+        await bulk.close()
+
+
+def sample_of(chain: Chain, slot_ms: int) -> ChainSample:
+    """One row: the chain's contracts (their universe) and a packed column per field."""
+    ticks = chain.ticks()
+    columns = {
+        field: history_codec.pack([t.values.get(field) for t in ticks])
+        for field in HISTORY_FIELDS
+    }
+    return ChainSample(
+        exchange=chain.exchange,
+        base=chain.base,
+        expiry=chain.expiry,
+        at_ms=slot_ms,
+        universe=universe_of((t.symbol, t.strike) for t in ticks),
+        **columns,
+    )
+
+
+def universe_of(entries: Iterable[tuple[str, float]]) -> SampleUniverse:
+    """The stored universe listing exactly these contracts, created when new."""
+    contracts = "\n".join(f"{symbol} {strike!r}" for symbol, strike in entries)
+    digest = hashlib.sha1(contracts.encode()).hexdigest()
+    universe, _ = SampleUniverse.objects.get_or_create(
+        digest=digest, defaults={"contracts": contracts}
+    )
+    return universe
+
+
+def trim(cutoff_ms: int) -> int:
+    """Delete the samples older than the cutoff, then the universes no sample uses;
+    returns how many samples went."""
+    deleted, _ = ChainSample.objects.filter(at_ms__lt=cutoff_ms).delete()
+    if deleted:
+        SampleUniverse.objects.filter(chainsample__isnull=True).delete()
+    return deleted
