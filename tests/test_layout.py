@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("options", "feed", "api", "dashboard", "tracker_project")
+PRODUCT = ("options", "feed", "api", "dashboard", "alerts", "tracker_project")
 TOOLING = ("simulator", "devtools")
 
 

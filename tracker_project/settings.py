@@ -56,6 +56,7 @@ else:
         *FEED_APPS,
         "dashboard",
         "api",
+        "alerts",
     ]
 
 MIDDLEWARE = [
