@@ -128,3 +128,12 @@ def start_module_feed(tmp_path_factory, migrated_database):
         return feed
 
     return start
+
+
+@pytest.fixture
+def receiver():
+    """A local notification service (apprise `receiver.url`), stopped afterwards."""
+    from devtools.receiver import Receiver
+
+    with Receiver() as running:
+        yield running
