@@ -59,10 +59,14 @@ class Firing(NamedTuple):
 
 class RuleEvaluator:
     """`check(rows, instruments)` at each flush; `run()` as a task beside the feed.
-    `notifier.submit(title, body, urls=None)` must not block."""
+    The notifier (alerts.delivery.Notifier) is run by `run()`; a rule without
+    notify URLs goes to the notifier's own (NOTIFY_URLS, Telegram)."""
 
-    def __init__(self, redis, exchange: str, notifier):
+    def __init__(self, redis, exchange: str, notifier, latest=None):
         self.redis = redis
+        # symbol -> its latest written row (Conflator.row): a new rule starts from
+        # the values in force, not from the next change.
+        self.latest = latest or (lambda symbol: {})
         self.exchange = exchange
         self.notifier = notifier
         self.rules: dict[int, Rule] = {}
@@ -123,16 +127,38 @@ class RuleEvaluator:
                 if rules:
                     by_symbol.setdefault(symbol, []).extend(rules)
         self.by_symbol = by_symbol
+        self.watches = {k: w for k, w in self.watches.items() if k[1] in by_symbol}
+        self._prime()
+
+    def _prime(self) -> None:
+        """Check every rule that has no state on a contract yet against the value
+        in force: `crosses` gets its starting side, `change_pct` its first sample,
+        and `above`/`below` fire at once when they hold."""
+        now, watches = time.time(), self.watches
+        for symbol, rules in self.by_symbol.items():
+            fresh = [rule for rule in rules if (rule.id, symbol) not in watches]
+            if fresh:
+                row = self.latest(symbol)
+                for rule in fresh:
+                    raw = row.get(rule.field)
+                    if raw is not None:
+                        self._check_one(rule, symbol, raw, now)
 
     # The task beside the feed -------------------------------------------------
 
     async def run(self) -> None:
-        deliver = asyncio.create_task(self._deliver_loop(), name="alert-delivery")
+        """Follow the rule set, deliver firings, and run the notifier; cancel to
+        stop."""
+        tasks = [
+            asyncio.create_task(self._deliver_loop(), name="alert-firings"),
+            asyncio.create_task(self.notifier.run(), name="alert-notifier"),
+        ]
         try:
             await self._follow_rules()
         finally:
-            deliver.cancel()
-            await asyncio.gather(deliver, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _follow_rules(self) -> None:
         channel = keys.alert_rules_channel(self.exchange)

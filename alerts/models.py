@@ -11,7 +11,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from alerts.rules import CONDITIONS, FIELDS, Rule, mask_url
+from alerts.destinations import redact_url
+from alerts.rules import CONDITIONS, FIELDS, Rule
 from options.models import OptionContract
 from options.symbols import SymbolError, parse_symbol
 
@@ -62,7 +63,7 @@ class AlertRule(models.Model):
 
     def destinations(self) -> list[str]:
         """The notify URLs without their secrets."""
-        return [mask_url(url) for url in self.notify_urls or []]
+        return [redact_url(url) for url in self.notify_urls or []]
 
     def as_rule(self) -> Rule:
         """The rule as the feed evaluates it (the rule set's entry)."""

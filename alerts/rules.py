@@ -127,24 +127,3 @@ class Watch:
 def number(value: float) -> str:
     """1200 rather than 1200.0; up to 10 significant digits."""
     return f"{value:.10g}"
-
-
-def mask_url(url: str) -> str:
-    """A destination without its secrets, for lists and logs: the scheme and, when
-    it names a network host, that host (`json://127.0.0.1:8080/…`); apprise URLs
-    often carry their tokens where a host would be (`tgram://…`)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return "…"
-    host = rest.split("/", 1)[0].rpartition("@")[2]
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    if name == "localhost" or (name.count(".") >= 1 and _looks_like_host(name)):
-        return f"{scheme}://{host}/…"
-    return f"{scheme}://…"
-
-
-def _looks_like_host(name: str) -> bool:
-    labels = name.split(".")
-    return all(label and label.replace("-", "").isalnum() for label in labels) and (
-        not labels[-1].isdigit() or all(label.isdigit() for label in labels)
-    )

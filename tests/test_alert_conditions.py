@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from alerts.evaluate import RuleEvaluator
-from alerts.rules import Rule, Watch, mask_url
+from alerts.rules import Rule, Watch
 from options.instruments import Instrument
 
 SYMBOL = "BTC-27MAR26-70000-P-USDT"
@@ -119,16 +119,14 @@ def test_a_malformed_rule_in_the_set_is_skipped_and_the_rest_loads(entry):
     assert list(evaluator.rules) == [1]
 
 
-@pytest.mark.parametrize(
-    "url, shown",
-    [
-        ("json://127.0.0.1:8080/hook", "json://127.0.0.1:8080/…"),
-        ("tgram://123456:AAEsecret/987654", "tgram://…"),
-        ("slack://TokenA/TokenB/TokenC/#chan", "slack://…"),
-        ("mailtos://user:pass@mail.example.com", "mailtos://mail.example.com/…"),
-        ("json://localhost/x", "json://localhost/…"),
-        ("nonsense", "…"),
-    ],
-)
-def test_a_masked_url_keeps_no_secret(url, shown):
-    assert mask_url(url) == shown
+def test_a_new_rule_starts_from_the_values_in_force():
+    written = {SYMBOL: {"mark": "90", "mark_iv": "0.5"}}
+    evaluator = RuleEvaluator(None, "bybit", None, lambda s: written.get(s, {}))
+    evaluator.load([rule("crosses").to_dict(), {**rule("above", 0.4).to_dict(),
+                    "id": 2, "field": "mark_iv"}])  # fmt: skip
+    universe = instruments(SYMBOL)
+    evaluator.check({}, universe)
+    # `above` holds already: it fires at once; `crosses` knows its side.
+    assert [f.message() for f in evaluator.fired] == [f"{SYMBOL} mark_iv 0.5 above 0.4"]
+    evaluator.check({SYMBOL: {"mark": "110"}}, universe)
+    assert evaluator.fired[-1].message() == f"{SYMBOL} mark 110 crossed 100 (from 90)"
