@@ -71,7 +71,7 @@ class RuleEvaluator:
         self.notifier = notifier
         self.rules: dict[int, Rule] = {}
         self.version: bytes | None = None
-        self.by_symbol: dict[str, list[Rule]] = {}
+        self.by_symbol: dict[str, list[tuple[Rule, Watch]]] = {}
         self.watches: dict[tuple[int, str], Watch] = {}
         self.fired: list[Firing] = []
         self.unsaved: deque[dict[str, str]] = deque(maxlen=EVENTS_KEPT)
@@ -85,35 +85,47 @@ class RuleEvaluator:
         """Evaluate the rules of the contracts in `rows` on their changed fields."""
         if instruments is not self._universe:
             self._index(instruments)
-        by_symbol = self.by_symbol
-        if not by_symbol:
-            return
-        now = time.time()
+        if self.by_symbol:
+            self._evaluate(self.by_symbol, rows)
+
+    def _evaluate(self, by_symbol: dict, rows: Mapping[str, Mapping[str, str]]):
+        """At full rate every contract changes at every flush, so this loop runs
+        for every (rule, contract) pair ten times a second: it is kept flat."""
+        now, isfinite, evaluated = time.time(), math.isfinite, 0
         for symbol in by_symbol.keys() & rows.keys():
             row = rows[symbol]
-            for rule in by_symbol[symbol]:
+            for rule, watch in by_symbol[symbol]:
                 raw = row.get(rule.field)
-                if raw is not None:
-                    self._check_one(rule, symbol, raw, now)
-
-    def _check_one(self, rule: Rule, symbol: str, raw: str, now: float) -> None:
-        self.evaluated += 1
-        try:
-            value = float(raw)
-        except ValueError:
-            return
-        if not math.isfinite(value):
-            return
-        watch = self.watches.get((rule.id, symbol))
-        if watch is None:
-            watch = self.watches[rule.id, symbol] = Watch()
-        what = watch.check(rule, value, now)
-        if what is not None:
-            self.fired.append(Firing(rule, symbol, raw, now, what))
+                if raw is None:
+                    continue
+                evaluated += 1
+                try:
+                    value = float(raw)
+                except ValueError:
+                    continue
+                if isfinite(value) and (what := watch.check(rule, value, now)):
+                    self.fired.append(Firing(rule, symbol, raw, now, what))
+        self.evaluated += evaluated
 
     def _index(self, instruments: Mapping[str, Instrument]) -> None:
-        """symbol -> its rules, for the rules and the universe as they are now."""
+        """symbol -> (rule, its state there), for the rules and the universe as they
+        are now; the state of a pair that was there already is kept."""
         self._universe = instruments
+        old, watches, by_symbol, fresh = self.watches, {}, {}, []
+        for symbol, rules in self._targets(instruments).items():
+            pairs = by_symbol[symbol] = []
+            for rule in rules:
+                watch = old.get((rule.id, symbol))
+                if watch is None:
+                    watch = Watch()
+                    fresh.append((rule, watch, symbol))
+                watches[rule.id, symbol] = watch
+                pairs.append((rule, watch))
+        self.by_symbol, self.watches = by_symbol, watches
+        self._prime(fresh)
+
+    def _targets(self, instruments: Mapping[str, Instrument]) -> dict[str, list]:
+        """symbol -> the rules on it: its own, and its chain's."""
         by_symbol: dict[str, list[Rule]] = {}
         chains: dict[tuple[str, str], list[Rule]] = {}
         for rule in self.rules.values():
@@ -126,23 +138,16 @@ class RuleEvaluator:
                 rules = chains.get((inst.base, inst.expiry_key))
                 if rules:
                     by_symbol.setdefault(symbol, []).extend(rules)
-        self.by_symbol = by_symbol
-        self.watches = {k: w for k, w in self.watches.items() if k[1] in by_symbol}
-        self._prime()
+        return by_symbol
 
-    def _prime(self) -> None:
-        """Check every rule that has no state on a contract yet against the value
-        in force: `crosses` gets its starting side, `change_pct` its first sample,
-        and `above`/`below` fire at once when they hold."""
-        now, watches = time.time(), self.watches
-        for symbol, rules in self.by_symbol.items():
-            fresh = [rule for rule in rules if (rule.id, symbol) not in watches]
-            if fresh:
-                row = self.latest(symbol)
-                for rule in fresh:
-                    raw = row.get(rule.field)
-                    if raw is not None:
-                        self._check_one(rule, symbol, raw, now)
+    def _prime(self, fresh: list[tuple[Rule, Watch, str]]) -> None:
+        """Check each new pair against the value in force: `crosses` gets its
+        starting side, `change_pct` its first sample, and `above`/`below` fire at
+        once when they hold."""
+        by_symbol: dict[str, list[tuple[Rule, Watch]]] = {}
+        for rule, watch, symbol in fresh:
+            by_symbol.setdefault(symbol, []).append((rule, watch))
+        self._evaluate(by_symbol, {symbol: self.latest(symbol) for symbol in by_symbol})
 
     # The task beside the feed -------------------------------------------------
 

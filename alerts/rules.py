@@ -1,6 +1,7 @@
-"""Market alert rules as the feed evaluates them: a rule's terms, its conditions and
-its state on one contract. No Django here: the feed reads the rule set from Redis
-(alerts.evaluate), and the web side writes it from the models (alerts.ruleset).
+"""Market alert rules as the feed evaluates them: a rule's terms, the rule set as
+Redis holds it, and a rule's state on one contract. No Django here: the feed reads
+the rule set (alerts.evaluate); the web side writes it from the models
+(alerts.ruleset), a benchmark without them.
 
 Conditions (docs/alert-rules.md):
 - `above` / `below`: the new value is strictly above / below `value`; while it
@@ -12,9 +13,14 @@ A firing starts the rule's cooldown on that contract: nothing fires again there
 before `cooldown_s` has passed.
 """
 
+import json
 import math
+import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+
+from options import keys
 
 # The store's fields a rule may watch (options.fields names).
 FIELDS = ("mark", "mark_iv", "bid_iv", "ask_iv", "delta", "oi", "underlying")
@@ -66,6 +72,25 @@ class Rule:
         return text
 
 
+def rule_set_json(rules: Iterable[Rule]) -> str:
+    """The rule set as Redis holds it (`rules` of keys.alert_rules)."""
+    return json.dumps([rule.to_dict() for rule in rules], separators=(",", ":"))
+
+
+def write_rule_set(client, exchange: str, payload: str) -> str:
+    """Write a rule set (rule_set_json) with a new version and announce it (sync
+    client); returns the version: nanoseconds, unique even after Redis restarted
+    empty, so a feed never takes a new set for the one it has."""
+    version = str(time.time_ns())
+    pipe = client.pipeline(transaction=True)
+    pipe.hset(
+        keys.alert_rules(exchange), mapping={"rules": payload, "version": version}
+    )
+    pipe.publish(keys.alert_rules_channel(exchange), version)
+    pipe.execute()
+    return version
+
+
 class Watch:
     """A rule's state on one contract: the last value (crosses), the samples of the
     window (change_pct) and when it last fired (cooldown)."""
@@ -80,28 +105,28 @@ class Watch:
     def check(self, rule: Rule, value: float, now: float) -> str | None:
         """What happened when the value is new ("above 1200"), or None; a firing
         within the cooldown is None too. Records the value either way."""
-        what = self._condition(rule, value, now)
+        condition, threshold = rule.condition, rule.value
+        if condition == "above":
+            what = f"above {number(threshold)}" if value > threshold else None
+        elif condition == "below":
+            what = f"below {number(threshold)}" if value < threshold else None
+        elif condition == "crosses":
+            what = self._cross(threshold, value)
+        else:
+            what = self._change(rule, value, now)
         self.last = value
         if what is None or now - self.fired_at < rule.cooldown_s:
             return None
         self.fired_at = now
         return what
 
-    def _condition(self, rule: Rule, value: float, now: float) -> str | None:
-        threshold = rule.value
-        condition = rule.condition
-        if condition == "above":
-            return f"above {number(threshold)}" if value > threshold else None
-        if condition == "below":
-            return f"below {number(threshold)}" if value < threshold else None
-        if condition == "crosses":
-            last = self.last
-            if last is None:
-                return None
-            if last < threshold <= value or last > threshold >= value:
-                return f"crossed {number(threshold)} (from {number(last)})"
+    def _cross(self, threshold: float, value: float) -> str | None:
+        last = self.last
+        if last is None:
             return None
-        return self._change(rule, value, now)
+        if last < threshold <= value or last > threshold >= value:
+            return f"crossed {number(threshold)} (from {number(last)})"
+        return None
 
     def _change(self, rule: Rule, value: float, now: float) -> str | None:
         """The move from the value in effect `window_s` ago."""

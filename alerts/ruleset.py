@@ -10,9 +10,7 @@
   a failed publish or a Redis restart left behind.
 """
 
-import json
 import logging
-import time
 from datetime import UTC, datetime
 
 from celery import shared_task
@@ -20,6 +18,7 @@ from django.db import transaction
 from redis.exceptions import RedisError
 
 from alerts.models import AlertEvent, AlertRule
+from alerts.rules import rule_set_json, write_rule_set
 from options import clients, keys
 from options.models import Underlying
 
@@ -32,21 +31,13 @@ REDIS_TIMEOUT = 1.0  # a request must not hang on a Redis outage
 def rule_set(exchange: str) -> str:
     """The rule set's JSON: every enabled rule of the exchange, by id."""
     rules = AlertRule.objects.filter(exchange=exchange, enabled=True).order_by("pk")
-    entries = [rule.as_rule().to_dict() for rule in rules]
-    return json.dumps(entries, separators=(",", ":"))
+    return rule_set_json(rule.as_rule() for rule in rules)
 
 
 def publish(client, exchange: str, payload: str | None = None) -> str:
-    """Write the rule set with a new version and announce it; returns the version
-    (nanoseconds: unique even after Redis restarted empty)."""
+    """Write the exchange's rule set (alerts.rules.write_rule_set)."""
     payload = rule_set(exchange) if payload is None else payload
-    version = str(time.time_ns())
-    pipe = client.pipeline(transaction=True)
-    fields = {"rules": payload, "version": version}
-    pipe.hset(keys.alert_rules(exchange), mapping=fields)
-    pipe.publish(keys.alert_rules_channel(exchange), version)
-    pipe.execute()
-    return version
+    return write_rule_set(client, exchange, payload)
 
 
 def publish_after_commit(exchange: str) -> None:
