@@ -10,12 +10,14 @@ from rest_framework import permissions
 
 
 class ApiAutoSchema(AutoSchema):
-    """Safe methods need no credentials unless API_TOKEN_REQUIRED (spectacular only
-    recognises DRF's own AllowAny and IsAuthenticatedOrReadOnly)."""
+    """Safe methods need no credentials unless API_TOKEN_REQUIRED or the view says
+    `anonymous_reads = False` (spectacular only recognises DRF's own AllowAny and
+    IsAuthenticatedOrReadOnly)."""
 
     def get_auth(self):
         auths = super().get_auth()
         anonymous = not settings.API_TOKEN_REQUIRED
+        anonymous = anonymous and getattr(self.view, "anonymous_reads", True)
         if anonymous and self.method in permissions.SAFE_METHODS and {} not in auths:
             auths.append({})
         return auths

@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from api import views
+from api import alerts, views
 from api.errors import not_found_view
 from api.fast import fast_get
 from api.history import HistoryView, history_handler
@@ -22,6 +22,8 @@ from api.live_views import (
 router = SimpleRouter()
 router.register("underlyings", views.UnderlyingViewSet, basename="underlying")
 router.register("contracts", views.ContractViewSet, basename="contract")
+router.register("alert-rules", alerts.AlertRuleViewSet, basename="alertrule")
+router.register("alert-events", alerts.AlertEventViewSet, basename="alertevent")
 
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="api-root"),

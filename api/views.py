@@ -39,6 +39,8 @@ class ApiRoot(APIView):
                 "underlyings": url("underlying-list"),
                 "contracts": url("contract-list"),
                 "feed": url("feed"),
+                "alert-rules": url("alertrule-list"),
+                "alert-events": url("alertevent-list"),
                 "expiries": url("api-root") + "expiries/{exchange}/{base}/",
                 "strikes": url("api-root") + "strikes/{exchange}/{base}/?expiry=",
                 "chain": url("api-root") + "chain/{exchange}/{base}/{expiry}/",

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
+from alerts.delivery import Notifier
+from alerts.evaluate import RuleEvaluator
 from feed.conflate import Conflator
 from feed.connection import StreamConnection
 from feed.exchanges.base import StreamAdapter
@@ -86,6 +88,10 @@ class FeedRunner:
         self.publisher: LivePublisher | None = None
         if publish:
             self.publisher = LivePublisher(self.redis, self.exchange, self.conflator)
+        # Market alert rules (alerts.evaluate): the rows of each flush are checked.
+        self.rules = RuleEvaluator(
+            self.redis, self.exchange, Notifier.from_env(), self.conflator.row
+        )
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -101,6 +107,7 @@ class FeedRunner:
         tasks = [asyncio.create_task(self._flush_loop(), name="flush")]
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
         tasks.append(asyncio.create_task(self._expiry_loop(), name="expiry"))
+        tasks.append(asyncio.create_task(self.rules.run(), name="alert-rules"))
         if self.universe_loader is not None:
             tasks.append(asyncio.create_task(self._universe_loop(), name="universe"))
         await self.stop.wait()
@@ -271,6 +278,7 @@ class FeedRunner:
         batch = list(conflator.take_pending().items())
         for start in range(0, len(batch), FLUSH_CHUNK):
             rows = conflator.changes(batch[start : start + FLUSH_CHUNK])
+            self.rules.check(rows, self.instruments)
             if self.publisher:
                 self.publisher.note(rows)
             try:
@@ -287,6 +295,7 @@ class FeedRunner:
         )
         written = 0
         for rows in self.conflator.take_all(FLUSH_CHUNK):
+            self.rules.check(rows, self.instruments)
             written += await self.writer.write(rows)
         self.rewrite_all = False
         if self.publisher:

@@ -38,6 +38,24 @@ def feed(exchange: str) -> str:
     return f"{PREFIX}:feed:{exchange}"
 
 
+def alert_rules(exchange: str) -> str:
+    """Hash: the enabled market alert rules of an exchange, `rules` (JSON, as
+    alerts.rules.Rule.to_dict) and `version` (changes with every write)."""
+    return f"{PREFIX}:alert-rules:{exchange}"
+
+
+def alert_rules_channel(exchange: str) -> str:
+    """Pub/sub channel: the alert rules of an exchange changed; the message is the
+    new version. The feed reloads the rules when told (and checks every second)."""
+    return f"{PREFIX}:alert-rules-changed:{exchange}"
+
+
+def alert_events(exchange: str) -> str:
+    """Stream, capped: market alert rule firings, written by the feed and stored as
+    AlertEvent rows by the web side (alerts.ruleset)."""
+    return f"{PREFIX}:alert-events:{exchange}"
+
+
 def refresh(exchange: str) -> str:
     """Hash: the outcome of the last symbol refreshes (options.store.REFRESH_FIELDS)."""
     return f"{PREFIX}:refresh:{exchange}"

@@ -157,3 +157,12 @@ def start_web(tmp_path_factory, migrated_database):
         return server.start()
 
     return start
+
+
+@pytest.fixture
+def receiver():
+    """A local notification service (apprise `receiver.url`), stopped afterwards."""
+    from devtools.receiver import Receiver
+
+    with Receiver() as running:
+        yield running

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("options", "feed", "api", "dashboard", "tracker_project")
+PRODUCT = ("options", "alerts", "feed", "api", "dashboard", "tracker_project")
 TOOLING = ("simulator", "devtools")
 
 
@@ -33,6 +33,43 @@ def test_no_product_package_imports_the_simulator_or_the_tooling(package):
     files = imported_packages(package)
     assert files, f"{package} has no modules to check"
     offenders = {f: names & set(TOOLING) for f, names in files.items()}
+    assert {f: names for f, names in offenders.items() if names} == {}
+
+
+# The star around options: which project packages each product package may import.
+# alerts (notification delivery, system alerts, market rules) runs in the Django-free
+# feed; the API serves the market rules' models.
+ALLOWED = {
+    "options": set(),
+    "alerts": {"options"},
+    "feed": {"options", "alerts"},
+    "api": {"options", "alerts"},
+    "dashboard": {"options"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_product_packages_import_only_what_the_star_allows(package):
+    project = set(PRODUCT) - {package}
+    files = imported_packages(package)
+    offenders = {f: names & project - ALLOWED[package] for f, names in files.items()}
+    assert {f: names for f, names in offenders.items() if names} == {}
+
+
+# The market rules' Django side: models, admin, the app, its migrations and the
+# rule set's writer. The feed imports none of them.
+ALERTS_DJANGO_SIDE = ("alerts/models.py", "alerts/admin.py", "alerts/apps.py",
+                      "alerts/ruleset.py", "alerts/migrations/")  # fmt: skip
+
+
+def test_alerts_import_no_django():
+    files = {
+        f: names
+        for f, names in imported_packages("alerts").items()
+        if not f.startswith(ALERTS_DJANGO_SIDE)
+    }
+    assert "alerts/evaluate.py" in files and "alerts/rules.py" in files
+    offenders = {f: names & {"django", "rest_framework"} for f, names in files.items()}
     assert {f: names for f, names in offenders.items() if names} == {}
 
 

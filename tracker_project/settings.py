@@ -58,6 +58,7 @@ else:
         *FEED_APPS,
         "dashboard",
         "api",
+        "alerts",
     ]
 
 MIDDLEWARE = [
