@@ -14,6 +14,7 @@ from devtools.processes import Daphne, free_port, wait_for
 from options import keys
 from options.fields import valid
 from simulator.frames import BAD_VALUES
+from tests.test_browser import browser, cell  # noqa: F401 (browser: the fixture)
 
 SPOILED_FIELDS = ("underlying", "index", "bid", "mark_iv", "delta", "recv_ts", "ask")
 GARBAGE = ["abc", "NaN", "-1", "Infinity", "1e999", "", "=1+1", "<b>1</b>"]
@@ -21,10 +22,11 @@ GARBAGE = ["abc", "NaN", "-1", "Infinity", "1e999", "", "=1+1", "<b>1</b>"]
 
 @pytest.fixture(scope="module")
 def stack(start_module_feed):
-    """run_feed on 200 simulated contracts, and daphne serving the API from its
-    Redis and database."""
+    """run_feed on 200 simulated contracts, and daphne serving the API and the
+    dashboard from its Redis and database."""
     feed = start_module_feed("hostile", contracts=200, rate=2000)
     wait_for(lambda: feed.redis.zrange(keys.expiries("bybit", "BTC"), 0, -1), 20, "")
+    feed.stack.run("collectstatic", "--noinput", "-v", "0")
     env = {**feed.stack.env, "LOG_LEVEL": "WARNING"}
     feed.web = Daphne(free_port(), env, feed.stack.workdir / "web.log").start()
     yield feed
@@ -147,3 +149,39 @@ def test_the_chain_answers_200_with_a_sane_atm_despite_garbage_in_redis(stack):
 
     assert tick.status_code == 200 and tick.json()["underlying"] is None
     assert tick.json()["age_ms"] is not None  # from `ts`: `recv_ts` was garbage
+
+
+@pytest.mark.browser
+def test_the_dashboard_shows_blank_where_a_value_cannot_be_used(stack, browser):  # noqa: F811
+    expiry = widest_btc_expiry(stack)
+    symbol = symbols_of(stack, expiry)[0][0]
+    key = keys.tick("bybit", symbol)
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with stack.still():
+        saved = stack.redis.hgetall(key)
+        try:
+            stack.redis.hset(key, mapping={
+                "bid": "NaN", "mark_iv": "Infinity", "mark": "-5", "delta": "abc",
+                "ask": "1e999", "underlying": "Infinity", "oi": "<b>1</b>",
+            })  # fmt: skip
+            page.goto(f"{stack.web.url}/chain/bybit/BTC/{expiry}/")
+            page.wait_for_function("window.chainReady === true", timeout=10000)
+            for field in ("bid", "mark_iv", "mark", "delta", "ask", "oi"):
+                assert page.text_content(cell(symbol, field)) == "", field
+            table = page.text_content("#chain")
+            assert "NaN" not in table and "Infinity" not in table
+            assert page.locator("tr.atm").count() == 1  # from the valid forwards
+        finally:
+            stack.redis.delete(key)
+            stack.redis.hset(key, mapping=saved)
+    # The cell formatter itself, for values a message could still carry.
+    shown = page.evaluate(
+        """(cases) => cases.map(([field, raw]) => window.chainFormat(field, raw))""",
+        [["bid", "NaN"], ["bid_iv", "Infinity"], ["mark_iv", "1e999"],
+         ["mark", "-5"], ["delta", "abc"], ["ask", None], ["oi", "=1+1"],
+         ["mark_iv", "0.5"], ["delta", "-0.25"], ["mark", "1205.5"], ["bid", "0"]],
+    )  # fmt: skip
+    assert shown == ["", "", "", "", "", "", "", "50.0%", "-0.250", "1205.5", "–"]
+    assert errors == []
