@@ -75,11 +75,13 @@ def _state_fields() -> dict:
     out = {"symbol": serializers.CharField()}
     for name in FIELDS:
         if name in TIME_FIELDS:
-            out[name] = serializers.DateTimeField(required=False)
+            out[name] = serializers.DateTimeField(required=False, allow_null=True)
         else:
             out[name] = serializers.CharField(
-                required=False, help_text="decimal string as the exchange sent it"
-            )
+                required=False, allow_null=True,
+                help_text="decimal string as the exchange sent it; null when what "
+                "Redis holds is not a valid value of the field",
+            )  # fmt: skip
     return out
 
 
@@ -148,6 +150,12 @@ class FeedStatusSerializer(serializers.Serializer):
     reconnects = serializers.IntegerField(allow_null=True)
     rejected_topics = serializers.IntegerField(allow_null=True)
     silent_topics = serializers.IntegerField(allow_null=True)
+    invalid = serializers.IntegerField(
+        allow_null=True, help_text="exchange values refused since the feed started"
+    )
+    invalid_fields = serializers.DictField(
+        child=serializers.IntegerField(), help_text="the same, by store field"
+    )
     last_msg_at = serializers.DateTimeField(allow_null=True)
     last_msg_age_ms = serializers.IntegerField(allow_null=True)
     heartbeat_at = serializers.DateTimeField(allow_null=True)

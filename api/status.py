@@ -34,6 +34,7 @@ def feed_body(health: FeedHealth) -> dict:
         "state": health.state,
         "stale": health.stale,
         **{name: getattr(health, name) for name in COUNTERS},
+        "invalid_fields": health.invalid_fields,
         "msgs_per_s": health.msgs_per_s,
         "last_msg_at": iso_or_none(health.last_msg_ts),
         "last_msg_age_ms": health.last_msg_age_ms,

@@ -5,7 +5,11 @@ receive-and-parse client against the same simulator), because this machine is sh
 and its absolute speed moves 2x between days.
 
 usage: python bench/feed_throughput.py [--seconds 10] [--rounds 2] [--contracts 2100]
-    [--only throughput|real-rate] [--no-publish | --watch-all]
+    [--only throughput|real-rate] [--no-publish | --watch-all] [--compare DIR]
+
+--compare DIR also runs, in each throughput round, the run_feed of another checkout
+(e.g. `git archive <commit> | tar -x -C DIR`) on the same simulator, so that a change
+is measured against the code before it in the same run.
 
 The feed publishes a chain's live updates only while someone subscribes to it
 (feed/publish.py), so by default nothing is published here; --watch-all subscribes to
@@ -16,13 +20,16 @@ worst case.
 import argparse
 import asyncio
 import contextlib
+import statistics
 import time
+from pathlib import Path
 
 import redis
 import redis.asyncio as aioredis
 
 from harness import Stack, cpu_seconds, percentile, rss_mb
 
+from devtools.stack import Feed
 from options import keys
 
 FEED_ARGS: list[str] = []  # set from the command line
@@ -45,13 +52,27 @@ def watching(stack: Stack):
         thread.join(5)
 
 
-def measure_feed(stack: Stack, seconds: float, warmup: float = 3.0) -> dict:
+def measure_feed(
+    stack: Stack, seconds: float, warmup: float = 3.0, checkout: Path | None = None
+) -> dict:
     with watching(stack):
-        return _measure_feed(stack, seconds, warmup)
+        return _measure_feed(stack, seconds, warmup, checkout)
 
 
-def _measure_feed(stack: Stack, seconds: float, warmup: float) -> dict:
-    feed = stack.feed(*FEED_ARGS)
+def start_feed(stack: Stack, checkout: Path | None) -> Feed:
+    """run_feed on the stack: this checkout's, or `checkout`'s manage.py."""
+    if checkout is None:
+        return stack.feed(*FEED_ARGS)
+    stack.client.delete(keys.feed("bybit"))
+    feed = Feed(stack, *FEED_ARGS)
+    feed.process.args[1] = str(checkout / "manage.py")
+    return feed.start()
+
+
+def _measure_feed(
+    stack: Stack, seconds: float, warmup: float, checkout: Path | None
+) -> dict:
+    feed = start_feed(stack, checkout)
     try:
         feed.wait_streaming()
         time.sleep(warmup)
@@ -111,19 +132,32 @@ async def sample_latency(url: str, symbols: list[str], seconds: float) -> list[f
 def throughput(args) -> None:
     print(f"== throughput: {args.contracts} contracts, simulator as fast as it is read")
     stack = Stack(contracts=args.contracts, rate=0)
+    ratios, before = [], []
     try:
-        ratios = []
         for n in range(args.rounds):
             bare = stack.bare_client(args.seconds)
-            feed = measure_feed(stack, args.seconds)
             bare_rate = bare["msgs"] / bare["seconds"]
+            feed = measure_feed(stack, args.seconds)
             feed_rate = feed["msgs"] / feed["seconds"]
             ratios.append(feed_rate / bare_rate)
-            print(f"round {n + 1}: bare client {bare_rate:,.0f} msg/s | run_feed "
-                  f"{feed_rate:,.0f} msg/s | ratio {feed_rate / bare_rate:.2f} x | "
-                  f"{feed['exact']} | feed RSS {feed['rss_mb']:.1f} MB")  # fmt: skip
+            line = (f"round {n + 1}: bare client {bare_rate:,.0f} msg/s | run_feed "
+                    f"{feed_rate:,.0f} msg/s | ratio {feed_rate / bare_rate:.2f} x | "
+                    f"{feed['exact']} | feed RSS {feed['rss_mb']:.1f} MB")  # fmt: skip
+            if args.compare:
+                old = measure_feed(stack, args.seconds, checkout=args.compare)
+                old_rate = old["msgs"] / old["seconds"]
+                before.append(old_rate / bare_rate)
+                line += (f" || {args.compare.name}: {old_rate:,.0f} msg/s, ratio "
+                         f"{old_rate / bare_rate:.2f} x, {old['exact']}")  # fmt: skip
+            print(line, flush=True)
         print(f"throughput ratio (run_feed / bare client): best {max(ratios):.2f} x, "
-              f"worst {min(ratios):.2f} x")  # fmt: skip
+              f"worst {min(ratios):.2f} x, median "
+              f"{statistics.median(ratios):.2f} x")  # fmt: skip
+        if before:
+            drop = statistics.median(ratios) - statistics.median(before)
+            print(f"{args.compare.name}: best {max(before):.2f} x, worst "
+                  f"{min(before):.2f} x, median {statistics.median(before):.2f} x; "
+                  f"difference of the medians {drop:+.3f}")  # fmt: skip
     finally:
         stack.close()
 
@@ -196,6 +230,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--contracts", type=int, default=2100)
     parser.add_argument("--only", choices=["throughput", "real-rate"])
+    parser.add_argument("--compare", type=lambda p: Path(p).resolve())
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--no-publish", action="store_true", help="run_feed --no-publish (minimal)"

@@ -7,12 +7,22 @@ comparison with what Redis already holds happens once per contract per flush. Va
 are kept joined into one string per contract (about 250 bytes, where the parsed dict
 of 25 strings takes 2.7 KB), so memory stays bounded by the number of contracts,
 whatever the message rate and however long Redis stays away.
+
+Every value is checked against its field's kind (options.fields.valid) where it is
+compared, at flush time, and only if it changed: a bad value is counted by field and
+left out, the contract keeps its last good value, the other fields go out. Checking
+there costs a fraction of checking each message's 24 values as it arrives (at full
+rate a contract's frames outnumber its flushes several times over; README, "The
+feed's hot path").
 """
 
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
 
+from options.fields import CHECKS
+
 SEP = "\x1f"  # joins the values last written; a value containing it is malformed
+NOT_TEXT = "\x00"  # stands for a value that is not a string: refused at flush
 
 
 class Conflator:
@@ -28,7 +38,11 @@ class Conflator:
         self.written: dict[str, str | None] = {}  # symbol -> joined values, or None
         self.stamps: dict[str, tuple[int, int]] = {}  # symbol -> (ts, recv_ts) written
         self.pending: dict[str, tuple[str, int, int]] = {}  # newest values per symbol
-        self.malformed = 0  # frames refused at flush time (bad characters)
+        self.malformed = 0  # frames refused at flush time (a value held SEP)
+        self.invalid: dict[str, int] = {}  # store field -> values refused at flush
+        self.last_invalid: tuple[str, str, str] | None = None  # symbol, field, value
+        self._checks = {f: CHECKS[f] for f in self.store_fields}
+        self._position = {f: i for i, f in enumerate(self.store_fields)}
 
     def track(self, symbols: Iterable[str]) -> None:
         for symbol in symbols:
@@ -41,8 +55,7 @@ class Conflator:
             self.pending.pop(symbol, None)
 
     def accept(self, symbol: str, ts: int, data: dict, recv_ts: int) -> bool:
-        """File a snapshot; False for a symbol this feed does not track or a value
-        that is not a string.
+        """File a snapshot; False for a symbol this feed does not track.
 
         Only the profile's values are kept, joined into one string: the parsed frame
         is garbage as soon as this returns."""
@@ -52,8 +65,9 @@ class Conflator:
             self.pending[symbol] = (SEP.join(self._values(data)), ts, recv_ts)
         except KeyError:  # a field is missing: it keeps its previous value
             return self.accept_delta(symbol, ts, data, recv_ts)
-        except TypeError:  # a value that is not a string
-            return False
+        except TypeError:  # a value that is not a string: refused at flush
+            values = (v if v.__class__ is str else NOT_TEXT for v in self._values(data))
+            self.pending[symbol] = (SEP.join(values), ts, recv_ts)
         return True
 
     def accept_delta(self, symbol: str, ts: int, data: dict, recv_ts: int) -> bool:
@@ -67,10 +81,8 @@ class Conflator:
             data.get(name, old_value)
             for name, old_value in zip(self.wire_fields, old, strict=True)
         ]
-        try:
-            self.pending[symbol] = (SEP.join(values), ts, recv_ts)
-        except TypeError:
-            return False
+        values = [v if v.__class__ is str else NOT_TEXT for v in values]
+        self.pending[symbol] = (SEP.join(values), ts, recv_ts)
         return True
 
     def live_count(self) -> int:
@@ -117,27 +129,44 @@ class Conflator:
         joined = self.written.get(symbol)
         if joined is None:
             return {}
-        row = dict(zip(self.store_fields, joined.split(SEP), strict=True))
+        values = joined.split(SEP)
+        row = {f: v for f, v in zip(self.store_fields, values, strict=True) if v}
         self._add_stamps(row, *self.stamps[symbol])
         return row
 
     def _changes(self, symbol: str, joined: str) -> dict[str, str] | None:
-        """Store fields whose value differs from the last write; None if malformed."""
+        """Store fields whose value differs from the last write and is valid; None
+        if malformed. "" in `written` stands for a field never written."""
         previous = self.written[symbol]
         if joined == previous:
             return {}
         values = joined.split(SEP)
-        if len(values) != len(self.store_fields) or not joined.isascii():
-            return None  # a value held the separator, or text Redis keys can't carry
+        if len(values) != len(self.store_fields):
+            return None  # a value held the separator
+        old = previous.split(SEP) if previous is not None else None
+        if old is None:
+            row = dict(zip(self.store_fields, values, strict=True))
+        else:
+            row = {
+                f: v
+                for f, v, o in zip(self.store_fields, values, old, strict=True)
+                if v != o
+            }
+        checks = self._checks
+        refused = [f for f, v in row.items() if not checks[f](v)]
+        if refused:
+            self._refuse(symbol, row, refused, values, old)
+            joined = SEP.join(values)
         self.written[symbol] = joined
-        if previous is None:
-            return dict(zip(self.store_fields, values, strict=True))
-        old = previous.split(SEP)
-        return {
-            f: v
-            for f, v, o in zip(self.store_fields, values, old, strict=True)
-            if v != o
-        }
+        return row
+
+    def _refuse(self, symbol, row, refused, values, old) -> None:
+        """Count and drop refused values; the last good ones stay in `values`."""
+        for field in refused:
+            self.invalid[field] = self.invalid.get(field, 0) + 1
+            self.last_invalid = (symbol, field, row.pop(field))
+            i = self._position[field]
+            values[i] = old[i] if old is not None else ""
 
     def _add_stamps(self, row: dict, ts: int, recv_ts: int) -> None:
         if self.write_ts:

@@ -28,7 +28,7 @@ from feed.conflate import Conflator
 from feed.connection import StreamConnection
 from feed.exchanges.base import StreamAdapter
 from feed.publish import LivePublisher
-from feed.stats import FeedStats
+from feed.stats import FeedStats, invalid_status, log_invalid
 from feed.universe import UniverseChange
 from options import keys, store
 from options.clients import feed_client
@@ -330,6 +330,7 @@ class FeedRunner:
             await asyncio.sleep(STATUS_EVERY_S)
             self.stats.msgs_total = sum(c.msgs for c in self.connections)
             self._rate.sample(self.stats.msgs_total)
+            log_invalid(self.exchange, self.conflator)
             await self.write_status()
             if time.monotonic() >= next_summary:
                 next_summary += SUMMARY_EVERY_S
@@ -358,6 +359,7 @@ class FeedRunner:
             if self._refresh[0] == b"failed"
             else "",
             "flush_ms": round(stats.flush_ms, 2),
+            **invalid_status(self.conflator.invalid),
         }
 
     def _last_msg_ts(self) -> int:

@@ -27,6 +27,7 @@ from options.rows import (
     feed_health,
     freshest_index,
     stamp_ms,
+    usable,
 )
 
 
@@ -56,8 +57,10 @@ async def read_chain(
     fields: Sequence[str] | None = None,
 ) -> Chain:
     """The chain of one expiry, only strikes within the bounds (inclusive), each
-    contract with only `fields` (all it has when None). The ATM row is found from
-    the selected contracts' prices whatever the fields."""
+    contract with only `fields` (all it has when None; each of them, None when the
+    contract lacks it). Values that cannot be used are None (options.rows.usable).
+    The ATM row is found from the selected contracts' valid prices whatever the
+    fields."""
     index = await _zrange(keys.chain(exchange, base, expiry))
     if not index:
         raise await _missing(exchange, base, expiry)
@@ -65,15 +68,17 @@ async def read_chain(
         index = within(index, strike_min, strike_max)
     wanted = None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
     states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
+    asked = None if fields is None else frozenset(fields)
+    states = [usable(state, asked) for state in states]
     narrow = wanted is not None and len(wanted) > len(fields)
     return chain_of((exchange, base, expiry), index, states, fields if narrow else None)
 
 
 def chain_of(names, index, states, keep=None) -> Chain:
     """The Chain of (exchange, base, expiry) from its index ((symbol, strike) pairs)
-    and each contract's state; the ATM row is found from every field of the states,
-    which then keep only the fields in `keep` (all when None). options.history
-    builds past chains with it too."""
+    and each contract's usable state; the ATM row is found from every field of the
+    states, which then keep only the fields in `keep` (all when None).
+    options.history builds past chains with it too."""
     price = centre_price(states)
     if keep is not None:
         keep = set(keep)
@@ -96,7 +101,7 @@ async def read_tick(exchange: str, symbol: str) -> Tick:
     (state,) = await _hashes([keys.tick(exchange, symbol)])
     if not state:
         raise await _missing(exchange, symbol=symbol)
-    return Tick(symbol, state)
+    return Tick(symbol, usable(state))
 
 
 async def read_expiries(exchange: str, base: str) -> list[Expiry]:
@@ -150,7 +155,7 @@ async def read_index_prices(
     chains = await _zranges([keys.chain(exchange, b, day) for b, day in nearest])
     symbols = [[s for s, _ in index] for index in chains]
     flat = [keys.tick(exchange, s) for group in symbols for s in group]
-    states = iter(await _hashes(flat, ("index", *STAMP_FIELDS)))
+    states = iter(map(usable, await _hashes(flat, ("index", *STAMP_FIELDS))))
     prices = dict.fromkeys(bases)
     for (base, _), group in zip(nearest, symbols, strict=True):
         prices[base] = freshest_index([next(states) for _ in group])

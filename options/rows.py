@@ -10,6 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+import orjson
+
+from options.fields import CHECKS
 from options.symbols import SymbolError, parse_symbol
 
 STALE_AFTER_MS = 5_000  # the feed writes its status every second
@@ -44,11 +47,41 @@ def atm_index(strikes: Sequence[float], price: float) -> int | None:
     return min(range(len(strikes)), key=lambda i: abs(strikes[i] - price))
 
 
+_price_ok = CHECKS["underlying"]
+
+
 def positive(value: str | None) -> bool:
-    try:
-        return value is not None and float(value) > 0
-    except ValueError:
-        return False
+    """A usable price above zero (options.fields: finite, plain decimal)."""
+    return _price_ok(value) and float(value) > 0
+
+
+def usable(state: Mapping[str, str], fields: frozenset[str] | None = None) -> dict:
+    """A tick hash as readers may show it: a value that is not valid for its field
+    (options.fields.valid: old data, another writer) becomes None, a field not in
+    the schema goes, and each of `fields` the hash lacks is None (when it has any).
+    Returns `state` itself when it is clean, which it nearly always is: the feed
+    writes only valid values."""
+    checks = CHECKS
+    for name, value in state.items():
+        check = checks.get(name)
+        if check is None or not check(value):
+            break
+    else:
+        if fields is None or not state or state.keys() >= fields:
+            return state
+    return _cleaned(state, fields)
+
+
+def _cleaned(state: Mapping[str, str], fields: frozenset[str] | None) -> dict:
+    checks = CHECKS
+    out = {
+        name: value if checks[name](value) else None
+        for name, value in state.items()
+        if name in checks
+    }
+    if fields is not None and state:
+        out.update((name, None) for name in fields if name not in out)
+    return out
 
 
 def centre_price(states: Iterable[Mapping[str, str]]) -> str | None:
@@ -77,9 +110,10 @@ def freshest_index(states: Iterable[Mapping[str, str]]) -> str | None:
 
 
 def stamp_ms(state: Mapping[str, str]) -> int | None:
-    """When the feed received this state (ms), else the exchange's time."""
+    """When the feed received this state (ms), else the exchange's time; None
+    without a usable one."""
     stamp = state.get("recv_ts") or state.get("ts")
-    return int(stamp) if stamp else None
+    return int(stamp) if stamp and stamp.isdigit() and stamp.isascii() else None
 
 
 def age_ms(stamp: int | None, now: int) -> int | None:
@@ -190,31 +224,54 @@ class FeedHealth:
     reconnects: int | None
     rejected_topics: int | None
     silent_topics: int | None
+    invalid: int | None  # values refused since the feed started (options.fields)
+    invalid_fields: dict[str, int]  # the same by store field
 
 
 COUNTERS = ("connections", "subscribed", "msgs_total", "malformed", "reconnects",
-            "rejected_topics", "silent_topics")  # fmt: skip
+            "rejected_topics", "silent_topics", "invalid")  # fmt: skip
 
 
 def feed_health(exchange: str, status: Mapping[str, str], now: int) -> FeedHealth:
     """FeedHealth from the raw status hash read at `now` (ms)."""
     beat, last = _integer(status, "heartbeat_ts"), _integer(status, "last_msg_ts")
     beat_age = age_ms(beat or None, now)
-    rate = status.get("msgs_per_s")
+    rate = _number(status.get("msgs_per_s"))
     return FeedHealth(
         exchange=exchange,
         state=status.get("state"),
         stale=is_stale(status.get("state"), beat_age),
-        msgs_per_s=float(rate) if rate else None,
+        msgs_per_s=None if rate is None else float(rate),
         heartbeat_ts=beat or None,
         heartbeat_age_ms=beat_age,
         last_msg_ts=last or None,
         last_msg_age_ms=age_ms(last or None, now),
         started_ts=_integer(status, "started_ts") or None,
         **{name: _integer(status, name) for name in COUNTERS},
+        invalid_fields=_counts(status.get("invalid_fields")),
     )
 
 
+def _number(value: str | None) -> float | None:
+    """A finite number from the status hash; None for anything else."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if abs(number) < 1e18 else None  # also refuses inf and nan
+
+
 def _integer(status: Mapping[str, str], name: str) -> int | None:
-    value = status.get(name)
-    return int(float(value)) if value not in (None, "") else None
+    number = _number(status.get(name))
+    return None if number is None else int(number)
+
+
+def _counts(text: str | None) -> dict[str, int]:
+    """`invalid_fields`: a JSON object of counts; {} when absent or unreadable."""
+    try:
+        counts = orjson.loads(text or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    if counts.__class__ is not dict:
+        return {}
+    return {k: v for k, v in counts.items() if v.__class__ is int and v >= 0}

@@ -25,7 +25,7 @@ FEED_STATUS_FIELDS = (
     "state", "connections", "subscribed", "msgs_total", "msgs_per_s", "malformed",
     "reconnects", "last_msg_ts", "heartbeat_ts", "started_ts", "pid",
     "rejected_topics", "silent_topics", "redis_rtt_ms", "redis_errors", "flush_ms",
-    "refresh_state", "refresh_error",
+    "refresh_state", "refresh_error", "invalid", "invalid_fields",
 )  # fmt: skip
 
 

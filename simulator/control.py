@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from .contract import WS_FIELDS, Contract
-from .frames import MALFORMED_KINDS, malformed, now_ms
+from .frames import BAD_VALUES, MALFORMED_KINDS, malformed, now_ms
 from .market import MarketError
 from .rest import FAULT_MODES, Fault
 
@@ -24,7 +24,7 @@ Handler = Callable[[Params], Awaitable[dict]]
 
 ROUTES = (
     "state", "last", "drop", "silence", "config", "mute", "reject", "malformed",
-    "set", "list", "expire", "fail", "snapshot",
+    "set", "bad", "list", "expire", "fail", "snapshot",
 )  # fmt: skip
 
 
@@ -155,6 +155,24 @@ class Control:
             "pushed": pushed,
             "ts": ts,  # the pushed frames' exchange time
         }
+
+    async def bad(self, params: Params) -> dict:
+        """Pin a bad value (BAD_VALUES[kind]) on `fields` of `symbols` and push them
+        now; `/sim/set?symbol=...&reset=1` takes it off again."""
+        kind = params.get("kind", "")
+        if kind not in BAD_VALUES:
+            raise ControlError(f"kind must be one of {', '.join(BAD_VALUES)}")
+        fields = _csv(params, "fields")
+        if not fields:
+            raise ControlError(f"name fields: {', '.join(WS_FIELDS[1:])}")
+        contracts = self._contracts(_csv(params, "symbols"))
+        value = BAD_VALUES[kind]
+        for contract in contracts:
+            self.server.market.set_fields(contract.symbol, dict.fromkeys(fields, value))
+        ts = now_ms()
+        pushed = await self.server.push_now(contracts, ts)
+        return {"symbols": [c.symbol for c in contracts], "fields": fields,
+                "value": value, "pushed": pushed, "ts": ts}  # fmt: skip
 
     async def list(self, params: Params) -> dict:
         try:

@@ -105,6 +105,22 @@ MALFORMED_KINDS = (
 )
 HUGE_BYTES = 1_100_000
 
+# Ticker values a broken or hostile exchange sends in place of a decimal string
+# (/sim/bad): each one must be refused by the tracker, field by field.
+BAD_VALUES: dict[str, object] = {
+    "nan": "NaN",
+    "infinity": "Infinity",
+    "overflow": "1e999",
+    "negative": "-5",
+    "empty": "",
+    "html": '<img src=x onerror="alert(1)">',
+    "formula": '=HYPERLINK("http://127.0.0.1/x","click")',
+    "long": "9" * 7000,
+    "text": "abc",
+    "number": 1205.5,  # a JSON number, not a string
+    "null": None,
+}
+
 
 def malformed(kind: str, contract: Contract | None, seq: int) -> str | bytes:
     """One bad frame: `bytes` go out as a binary frame, `str` as a text frame."""

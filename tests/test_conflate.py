@@ -1,5 +1,7 @@
 """The conflator files the newest frame per contract and hands out what changed."""
 
+import pytest
+
 from feed.conflate import Conflator
 from feed.exchanges.bybit.stream import FIELD_MAP
 from options.fields import PROFILES
@@ -57,24 +59,57 @@ def test_unknown_symbols_are_refused():
     assert not c.accept_delta("ETH-1JAN27-1-P-USDT", 1, FULL, 1)
 
 
-def test_frames_with_values_that_are_not_strings_are_refused():
+def test_values_that_are_not_strings_are_refused_and_the_rest_of_the_frame_kept():
     c = make()
     c.accept(SYMBOL, 10, FULL, 11)
     c.take()
-    for bad in (1.5, ["1"], None, {"a": "b"}):
-        assert not c.accept(SYMBOL, 20, {**FULL, "bidPrice": bad}, 21)
-        assert not c.accept_delta(SYMBOL, 20, {"bidPrice": bad}, 21)
+    for n, bad in enumerate((1.5, ["1"], None, {"a": "b"})):
+        assert c.accept(
+            SYMBOL, 20 + n, {**FULL, "bidPrice": bad, "askPrice": f"{n}"}, 0
+        )
+        row = c.take()[SYMBOL]
+        assert "bid" not in row and row["ask"] == f"{n}"
+        assert c.accept_delta(SYMBOL, 30 + n, {"bidPrice": bad}, 0)
+        assert "bid" not in c.take()[SYMBOL]
+    assert c.invalid == {"bid": 8}
+    assert next(c.take_all())[SYMBOL]["bid"] == FULL["bidPrice"]  # the last good one
+
+
+@pytest.mark.parametrize(
+    "field, bad",
+    [("bidPrice", "NaN"), ("bidPrice", "Infinity"), ("askPrice", "1e999"),
+     ("markPrice", "-5"), ("lastPrice", ""), ("indexPrice", "<b>1</b>"),
+     ("underlyingPrice", "=HYPERLINK(\"http://x\")"), ("openInterest", "9" * 7000),
+     ("markPriceIv", "25"), ("bidIv", "-0.1"), ("delta", "nan"), ("theta", "1.2.3"),
+     ("gamma", "caf\u00e9"), ("vega", " 1")],
+)  # fmt: skip
+def test_each_bad_value_is_counted_by_field_and_the_last_good_one_kept(field, bad):
+    c = make()
+    c.accept(SYMBOL, 10, FULL, 11)
+    c.take()
+    c.accept(SYMBOL, 20, {**FULL, field: bad, "askSize": "7"}, 21)
+    assert c.take() == {SYMBOL: {"ask_size": "7", "ts": "20", "recv_ts": "21"}}
+    assert c.invalid == {FIELD_MAP[field]: 1}
+    assert c.last_invalid == (SYMBOL, FIELD_MAP[field], bad)
+    assert next(c.take_all())[SYMBOL][FIELD_MAP[field]] == FULL[field]
+
+
+def test_a_field_never_valid_is_never_written():
+    c = make()
+    c.accept(SYMBOL, 10, {**FULL, "bidPrice": "NaN"}, 11)
+    assert "bid" not in c.take()[SYMBOL] and "bid" not in next(c.take_all())[SYMBOL]
+    c.accept(SYMBOL, 20, {**FULL, "bidPrice": "NaN"}, 21)  # overtaken before a flush
+    c.accept(SYMBOL, 30, FULL, 31)
+    assert c.take()[SYMBOL]["bid"] == FULL["bidPrice"] and c.invalid == {"bid": 1}
+
+
+def test_a_value_holding_the_separator_is_counted_as_malformed_at_flush():
+    c = make()
+    c.accept(SYMBOL, 10, FULL, 11)
+    c.take()
+    assert c.accept(SYMBOL, 20, {**FULL, "bidPrice": "a\x1fb"}, 21)
     assert c.take() == {}
-
-
-def test_values_that_redis_keys_cannot_carry_are_counted_and_skipped_at_flush():
-    c = make()
-    c.accept(SYMBOL, 10, FULL, 11)
-    c.take()
-    for bad in ("caf\u00e9", "a\x1fb"):
-        assert c.accept(SYMBOL, 20, {**FULL, "bidPrice": bad}, 21)
-        assert c.take() == {}
-    assert c.malformed == 2
+    assert c.malformed == 1
     assert next(c.take_all())[SYMBOL]["bid"] == FULL["bidPrice"]  # the last good state
 
 

@@ -5,8 +5,9 @@
 //
 // Flags for tests and scripts: window.chainReady (first snapshot rendered),
 // window.lastUpdateTs (Date.now() of the last applied message), window.wsConnected,
-// window.chartsDrawn, window.chainStats. window.chainView lets timeslider.js show a
-// past chain in the table (live messages wait meanwhile) and set the tick sizes.
+// window.chartsDrawn, window.chainStats; window.chainFormat(field, raw, symbol) is the
+// cell formatter. window.chainView lets timeslider.js show a past chain in the table
+// (live messages wait meanwhile) and set the tick sizes.
 (function () {
   "use strict";
 
@@ -19,6 +20,7 @@
   const IV_FIELDS = new Set(["bid_iv", "ask_iv", "mark_iv"]);
   const PRICE_FIELDS = new Set(["bid", "ask", "mark", "last"]);
   const DASH_WHEN_ZERO = new Set(["bid", "ask", "bid_size", "ask_size", "bid_iv", "ask_iv"]);
+  const SIGNED = new Set(["delta", "gamma", "vega", "theta", "change_24h"]);
   const STALE_AFTER_MS = 5000;
   const CHART_EVERY_MS = 500;
   const CLOSE_LOGIN = 4403;
@@ -55,14 +57,27 @@
 
   // Formatting -------------------------------------------------------------------
 
+  // The number a value stands for, or null: the server sends only valid values
+  // (options/fields.py), and a value that is not a finite number of its field's
+  // sign shows blank rather than "NaN" or "Infinity%".
+  function numeric(field, raw) {
+    if (typeof raw === "number") raw = String(raw);
+    if (typeof raw !== "string" || !/^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/.test(raw)) return null;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || (n < 0 && !SIGNED.has(field))) return null;
+    return n;
+  }
+
   function format(field, raw, symbol) {
-    if (raw === undefined || raw === null || raw === "") return "";
-    if (DASH_WHEN_ZERO.has(field) && Number(raw) === 0) return "–";
-    if (IV_FIELDS.has(field)) return (Number(raw) * 100).toFixed(1) + "%";
-    if (field === "delta") return Number(raw).toFixed(3);
+    const n = numeric(field, raw);
+    if (n === null) return "";
+    if (DASH_WHEN_ZERO.has(field) && n === 0) return "–";
+    if (IV_FIELDS.has(field)) return (n * 100).toFixed(1) + "%";
+    if (field === "delta") return n.toFixed(3);
     if (PRICE_FIELDS.has(field)) return window.otFormat.price(raw, state.decimals[symbol]);
     return raw; // sizes as the exchange wrote them
   }
+  window.chainFormat = format;
 
   // Table ------------------------------------------------------------------------
 
@@ -141,11 +156,13 @@
       if (value === undefined || value === old[field]) continue;
       const td = cells[field];
       td.textContent = format(field, value, symbol);
-      td.dataset.value = value;
-      if (flash && old[field] !== undefined) flashCell(td, Number(value) - Number(old[field]));
+      td.dataset.value = value ?? "";
+      const now = numeric(field, value), before = numeric(field, old[field]);
+      if (flash && now !== null && before !== null) flashCell(td, now - before);
     }
     state.rows[symbol] = row;
-    if (row.underlying && Number(row.underlying) > 0) state.underlying = Number(row.underlying);
+    const underlying = numeric("underlying", row.underlying);
+    if (underlying > 0) state.underlying = underlying;
   }
 
   // Two identical animations under two names: switching names restarts it without
@@ -258,8 +275,8 @@
 
   function number(symbol, field, scale) {
     const row = symbol && state.rows[symbol];
-    if (!row || row[field] === undefined) return null;
-    const v = Number(row[field]);
+    const v = row ? numeric(field, row[field]) : null;
+    if (v === null) return null;
     if (IV_FIELDS.has(field) && v === 0) return null; // no quote, not 0 % IV
     return v * scale;
   }

@@ -4,6 +4,10 @@ Facts (../shared/reference/exchanges.md §1.4–1.5): one connection carries at 
 topics and 21,000 characters of args; acks are COMMAND_RESP frames without req_id, so
 they are matched by topic; the JSON ping is due every 20 s; ticker frames are full
 snapshots every 100 ms, all values decimal strings.
+
+The parser checks the frame's shape; each value is checked against its store field's
+kind where the feed compares it with what it last wrote (feed.conflate): a bad value
+costs that field, not the frame.
 """
 
 import itertools
@@ -18,6 +22,7 @@ MAX_TOPICS_PER_CONNECTION = 2000
 MAX_ARGS_CHARS_PER_CONNECTION = 20_000  # the documented cap is 21,000; keep a margin
 TOPICS_PER_REQUEST = 200
 MAX_FRAME_BYTES = 256 * 1024  # a ticker frame is ~1 KB; anything this big is garbage
+MAX_TS = 10**13  # ms since the epoch: the year 2286
 
 # WebSocket ticker field -> store field (options.fields.FIELDS).
 FIELD_MAP = {
@@ -138,8 +143,8 @@ class BybitStream:
             if data.__class__ is not dict:
                 return Malformed("ticker data is not an object")
         ts = msg.get("ts")
-        if ts.__class__ is not int:
-            return Malformed("ticker ts is not an integer")
+        if ts.__class__ is not int or not 0 < ts < MAX_TS:
+            return Malformed("ticker ts is not an integer time in ms")
         kind = msg.get("type")
         if kind == "snapshot":
             return _tick(Tick, (topic[8:], ts, data, False))
