@@ -157,12 +157,17 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
     chain = {"exchange": exchange, "base": parsed.base,
              "expiry": parsed.expiry_date.isoformat()}  # fmt: skip
     close_old_connections()
-    rows = _last_per_step(
-        ChainSample.objects.filter(**chain, at_ms__gte=since_ms, at_ms__lte=until_ms)
-        .order_by("at_ms")
-        .values_list("at_ms", "universe__digest", *fields)
-        .iterator(chunk_size=CHUNK),
-        step_s,
+    samples = ChainSample.objects.filter(
+        **chain, at_ms__gte=since_ms, at_ms__lte=until_ms
+    ).order_by("at_ms")
+    # A step no longer than a slot keeps every sample. Else the slots to keep come
+    # from the index alone, then only their rows are read.
+    if step_s and step_s > settings.HISTORY_INTERVAL:
+        stamps = samples.values_list("at_ms", flat=True)
+        kept = [t for (t,) in _last_per_step(((t,) for t in stamps), step_s)]
+        samples = samples.filter(at_ms__in=kept)
+    rows = samples.values_list("at_ms", "universe__digest", *fields).iterator(
+        chunk_size=CHUNK
     )
     times, values = [], {field: [] for field in fields}
     while chunk := list(islice(rows, CHUNK)):  # a day of a wide chain is 20 MB
