@@ -21,6 +21,7 @@ import resource
 import statistics
 import struct
 import time
+from functools import partial
 from pathlib import Path
 
 from feed_throughput import measure_feed
@@ -226,8 +227,8 @@ while True:
 """
 
 
-def _text(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
+def _sampled(log: Path) -> bool:
+    return log.exists() and "chains" in log.read_text()
 
 
 def throughput(args) -> None:
@@ -246,7 +247,7 @@ def throughput(args) -> None:
             sampler.start()
             try:
                 # Measured from its first sample on: Django's start is not sampling.
-                wait_for(lambda: "chains" in _text(log), 60, "the first sample")
+                wait_for(partial(_sampled, log), 60, "the first sample")
                 c0 = cpu_seconds(sampler.pid)
                 on = measure_feed(stack, args.seconds)
                 sampler_cpu = cpu_seconds(sampler.pid) - c0
