@@ -21,13 +21,14 @@ import resource
 import statistics
 import struct
 import time
+from functools import partial
 from pathlib import Path
 
 from feed_throughput import measure_feed
 
 from harness import Stack, cpu_seconds, percentile
 
-from devtools.processes import ManagedCommand
+from devtools.processes import ManagedCommand, wait_for
 
 MINUTE_MS = 60_000
 DAY_MINUTES = 1440
@@ -128,6 +129,26 @@ def write_day(chains) -> tuple[int, float]:
     return written, time.perf_counter() - started
 
 
+def payload_mb() -> float:
+    """The packed columns' bytes, without the database's own overhead."""
+    from django.db import connection
+
+    from options.history_models import HISTORY_FIELDS
+
+    lengths = " + ".join(f'coalesce(length("{f}"), 0)' for f in HISTORY_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT sum({lengths}) FROM options_chainsample")
+        return cursor.fetchone()[0] / 1e6
+
+
+def present_share(chains) -> float:
+    from options.history_models import HISTORY_FIELDS
+
+    ticks = [t for chain in chains for t in chain.ticks()]
+    present = sum(1 for t in ticks for f in HISTORY_FIELDS if t.values.get(f))
+    return present / (len(ticks) * len(HISTORY_FIELDS))
+
+
 async def read_timings(symbol, chain_names, runs: int) -> dict:
     from options import history, read
     from options.history_models import HISTORY_FIELDS
@@ -176,6 +197,8 @@ def day(stack: Stack, runs: int) -> None:
     print(f"database growth: {size / 1e6:.1f} MB, {size / rows / 1e3:.1f} KB a row, "
           f"{size / contracts / DAY_MINUTES:.0f} bytes per contract-minute "
           f"(SQLite file {db.stat().st_size / 1e6:.1f} MB)")  # fmt: skip
+    print(f"column bytes: {payload_mb():.1f} MB; values present: "
+          f"{present_share(chains):.1%} of contracts x fields")  # fmt: skip
     widest = max(chains, key=lambda c: len(c.ticks()))
     symbol = widest.ticks()[len(widest.ticks()) // 2].symbol
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
@@ -198,10 +221,14 @@ from options.history_write import record
 from options.read import now_ms
 every, k, start = {every}, 0, now_ms()
 while True:
-    record(60, 10 * 86400, now_ms=start + k * 60000)
+    print(record(60, 10 * 86400, now_ms=start + k * 60000), flush=True)
     k += 1
     time.sleep(every)
 """
+
+
+def _sampled(log: Path) -> bool:
+    return log.exists() and "chains" in log.read_text()
 
 
 def throughput(args) -> None:
@@ -219,7 +246,8 @@ def throughput(args) -> None:
             sampler = ManagedCommand("shell", "-c", code, env=stack.env, log_path=log)
             sampler.start()
             try:
-                time.sleep(3)  # Django's start
+                # Measured from its first sample on: Django's start is not sampling.
+                wait_for(partial(_sampled, log), 60, "the first sample")
                 c0 = cpu_seconds(sampler.pid)
                 on = measure_feed(stack, args.seconds)
                 sampler_cpu = cpu_seconds(sampler.pid) - c0
@@ -228,9 +256,12 @@ def throughput(args) -> None:
             rate_off = off["msgs"] / off["seconds"]
             rate_on = on["msgs"] / on["seconds"]
             ratios.append(rate_on / rate_off)
-            print(f"round {n + 1}: off {rate_off:,.0f} msg/s | on {rate_on:,.0f} msg/s"
-                  f" | on/off {rate_on / rate_off:.3f} | sampler CPU "
-                  f"{sampler_cpu:.1f} s over the run | {on['exact']}")  # fmt: skip
+            cost = [1e6 * m["cpu_seconds"] / m["msgs"] for m in (off, on)]
+            print(f"round {n + 1}: off {rate_off:,.0f} msg/s, feed CPU {cost[0]:.1f} "
+                  f"us/msg, {off['exact']} | on {rate_on:,.0f} msg/s, {cost[1]:.1f} "
+                  f"us/msg, {on['exact']} | on/off {rate_on / rate_off:.3f} | "
+                  f"sampler CPU {sampler_cpu:.1f} s over {on['seconds']:.0f} s, load "
+                  f"{os.getloadavg()[0]:.1f}")  # fmt: skip
         print(f"on/off: median {statistics.median(ratios):.3f} "
               f"({', '.join(f'{r:.3f}' for r in ratios)})")  # fmt: skip
     finally:

@@ -17,7 +17,7 @@ from django.db import close_old_connections
 from options import history_codec, read
 from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
 from options.read import NotFound
-from options.rows import Chain
+from options.rows import PRICE_FIELDS, Chain
 from options.symbols import SymbolError, parse_symbol
 
 CHUNK = 120  # rows decoded at a time: the memory a read holds stays small
@@ -67,10 +67,13 @@ async def read_chain_at(
 ) -> Chain:
     """The chain as sampled in the slot that holds `at_ms` (else up to SLOTS_BACK
     slots before); NotFound("at") outside the retention or without a sample."""
-    sample = await sync_to_async(_sample_at)(exchange, base, expiry, at_ms)
+    wanted = HISTORY_FIELDS
+    if fields is not None:  # and the prices the ATM row is found from
+        wanted = [f for f in HISTORY_FIELDS if f in {*fields, *PRICE_FIELDS}]
+    sample = await sync_to_async(_sample_at)(exchange, base, expiry, at_ms, wanted)
     entries = _entries(sample.universe)
     n = len(entries)
-    columns = {f: history_codec.unpack(getattr(sample, f), n) for f in HISTORY_FIELDS}
+    columns = {f: history_codec.unpack(getattr(sample, f), n) for f in wanted}
     states = [
         {f: col[i] for f, col in columns.items() if col[i] is not None}
         for i in range(n)
@@ -82,7 +85,7 @@ async def read_chain_at(
     return read.chain_of((exchange, base, expiry), entries, states, fields)
 
 
-def _sample_at(exchange: str, base: str, expiry: str, at_ms: int) -> ChainSample:
+def _sample_at(exchange, base, expiry, at_ms: int, fields) -> ChainSample:
     oldest, newest = window()
     if not oldest <= at_ms <= newest:
         raise NotFound("at", "at: outside the history kept (the last "
@@ -96,8 +99,9 @@ def _sample_at(exchange: str, base: str, expiry: str, at_ms: int) -> ChainSample
             expiry=expiry,
             at_ms__lte=at_ms,
             at_ms__gt=at_ms - (SLOTS_BACK + 1) * interval_ms,
-        )  # fmt: skip
+        )
         .select_related("universe")
+        .only("universe__digest", "universe__contracts", *fields)
         .order_by("-at_ms")
         .first()
     )
@@ -157,12 +161,17 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
     chain = {"exchange": exchange, "base": parsed.base,
              "expiry": parsed.expiry_date.isoformat()}  # fmt: skip
     close_old_connections()
-    rows = _last_per_step(
-        ChainSample.objects.filter(**chain, at_ms__gte=since_ms, at_ms__lte=until_ms)
-        .order_by("at_ms")
-        .values_list("at_ms", "universe__digest", *fields)
-        .iterator(chunk_size=CHUNK),
-        step_s,
+    samples = ChainSample.objects.filter(
+        **chain, at_ms__gte=since_ms, at_ms__lte=until_ms
+    ).order_by("at_ms")
+    # A step no longer than a slot keeps every sample. Else the slots to keep come
+    # from the index alone, then only their rows are read.
+    if step_s and step_s > settings.HISTORY_INTERVAL:
+        stamps = samples.values_list("at_ms", flat=True)
+        kept = [t for (t,) in _last_per_step(((t,) for t in stamps), step_s)]
+        samples = samples.filter(at_ms__in=kept)
+    rows = samples.values_list("at_ms", "universe__digest", *fields).iterator(
+        chunk_size=CHUNK
     )
     times, values = [], {field: [] for field in fields}
     while chunk := list(islice(rows, CHUNK)):  # a day of a wide chain is 20 MB
