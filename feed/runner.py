@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
+from alerts.system import system_alerts_from_env
 from feed.conflate import Conflator
 from feed.connection import StreamConnection
 from feed.exchanges.base import StreamAdapter
@@ -86,6 +87,10 @@ class FeedRunner:
         self.publisher: LivePublisher | None = None
         if publish:
             self.publisher = LivePublisher(self.redis, self.exchange, self.conflator)
+        # System alerts (alerts.system), when NOTIFY_URLS or TELEGRAM_* are set.
+        self.system_alerts = system_alerts_from_env(
+            self.exchange, self.redis, self.status
+        )
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -103,6 +108,8 @@ class FeedRunner:
         tasks.append(asyncio.create_task(self._expiry_loop(), name="expiry"))
         if self.universe_loader is not None:
             tasks.append(asyncio.create_task(self._universe_loop(), name="universe"))
+        if self.system_alerts is not None:
+            tasks += self.system_alerts.start()
         await self.stop.wait()
         await self._shutdown(tasks)
 

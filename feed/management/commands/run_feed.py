@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from alerts.config import check_alert_settings
 from options.fields import profile_fields
 
 log = logging.getLogger("feed")
@@ -57,6 +58,7 @@ class Command(BaseCommand):
         try:
             fields = profile_fields(opts["fields"])
             adapter = exchanges.adapter(opts["exchange"]).stream()
+            check_alert_settings()  # NOTIFY_URLS, TELEGRAM_*, ALERT_STALE_AFTER
         except ValueError as exc:
             raise CommandError(str(exc))
         if opts["flush_ms"] < 10 or opts["stale_after"] <= 0:
