@@ -47,6 +47,15 @@ class Command(BaseCommand):
             "Celery; skipped while another refresh is recent)",
         )  # fmt: skip
         parser.add_argument(
+            "--metrics-port", type=int, default=0,
+            help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--metrics-host", default="127.0.0.1",
+            help="address the metrics listen on (default: %(default)s; 0.0.0.0 in a "
+            "container)",
+        )  # fmt: skip
+        parser.add_argument(
             "--no-publish", action="store_true",
             help="do not publish live updates for the dashboard (minimal deployment)",
         )  # fmt: skip
@@ -63,6 +72,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc))
         if opts["flush_ms"] < 10 or opts["stale_after"] <= 0:
             raise CommandError("--flush-ms must be >= 10 and --stale-after > 0")
+        if not 0 <= opts["metrics_port"] <= 65535:
+            raise CommandError("--metrics-port must be a TCP port (1-65535), or 0")
         bases = [b.strip().upper() for b in opts["underlyings"].split(",") if b.strip()]
         instruments = load_universe(opts["exchange"], bases)
         connections.close_all()  # the stream needs no database; SQLite's cache is 2 MB
@@ -73,6 +84,7 @@ class Command(BaseCommand):
             flush_ms=opts["flush_ms"], stale_after=opts["stale_after"],
             publish=not opts["no_publish"],
             universe_loader=partial(reload_universe, opts["exchange"], bases),
+            metrics_port=opts["metrics_port"], metrics_host=opts["metrics_host"],
         )  # fmt: skip
         refresher = None
         if opts["refresh_minutes"] > 0:
