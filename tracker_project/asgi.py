@@ -15,11 +15,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from api.asgi import FastReads  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from health.metrics import CountRequests  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # The API's hot reads skip Django's middleware (see api/asgi.py).
-        "http": FastReads(django_asgi_app),
+        # Every response counted for /metrics (health/metrics.py).
+        "http": CountRequests(FastReads(django_asgi_app)),
         # The session (and so the user) for DASHBOARD_LOGIN_REQUIRED; the origin
         # check keeps other sites' pages from opening sockets with our cookies.
         "websocket": AllowedHostsOriginValidator(
