@@ -1,6 +1,6 @@
 """Feed throughput with 100 market alert rules in force versus none, in the same run.
 
-usage: python bench/rules_bench.py [--seconds 10] [--rounds 4] [--publish]
+usage: python bench/rules_bench.py [--seconds 10] [--rounds 4] [--publish] [--control]
 
 Two `run_feed` processes stream side by side from the same simulator, which sends
 each as fast as it reads (the throughput measurement of bench/feed_throughput.py),
@@ -64,12 +64,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--publish", action="store_true", help="live updates on")
+    parser.add_argument(
+        "--control", action="store_true",
+        help="no rules on either side: the set-up's own spread",
+    )  # fmt: skip
     args = parser.parse_args()
     feed_args = [] if args.publish else ["--no-publish"]
     stack = Stack(contracts=2100, rate=0)
     other = LocalRedis().start()
     try:
-        rules = hundred_rules(stack.symbols)
+        rules = [] if args.control else hundred_rules(stack.symbols)
         chained = {(rule.base, rule.expiry) for rule in rules if rule.base}
         chain_contracts = sum(_chain_of(s) in chained for s in stack.symbols)
         print(f"2 x run_feed {' '.join(feed_args)}: 2,100 contracts each; "
@@ -79,7 +83,8 @@ def main() -> None:
             one_round(stack, other.url, rules, feed_args, args.seconds, n)
             for n in range(args.rounds)
         ]
-        print(f"with 100 rules / none: median {statistics.median(ratios):.3f} x, "
+        median = statistics.median(ratios)
+        print(f"with {len(rules)} rules / none: median {median:.3f} x, "
               f"rounds {', '.join(f'{r:.3f}' for r in ratios)}")  # fmt: skip
     finally:
         stack.close()
