@@ -5,7 +5,7 @@ import os
 import sys
 
 # Commands that run as lean processes: only the options and feed apps are loaded.
-FEED_ONLY_COMMANDS = {"run_feed", "refresh_symbols"}
+FEED_ONLY_COMMANDS = {"run_feed", "refresh_symbols", "feed_health"}
 
 
 def main():

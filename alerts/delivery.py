@@ -34,28 +34,53 @@ RETRY_WINDOW_S = 900.0
 BACKOFF_S = 1.0
 BACKOFF_CAP_S = 60.0
 CHILD_TIMEOUT_S = 60.0
+LINGER_S = 120.0  # the delivery process stays this long after its last work
 
 Sender = Callable[[list[dict]], Awaitable[list[dict]]]
 
 
-async def send_in_child(jobs: list[dict]) -> list[dict]:
-    """Deliver through `python -m alerts.send`; every delivery fails (to be retried)
-    when the child fails or outlives CHILD_TIMEOUT_S."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "alerts.send", cwd=ROOT,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(
-            child.communicate(json.dumps(jobs).encode()), CHILD_TIMEOUT_S
-        )
-        return json.loads(out)
-    except (TimeoutError, ValueError):
+class ChildSender:
+    """Deliveries through `python -m alerts.send`, one JSON line each way; the child
+    is started when needed and exits by itself once idle. Every delivery of a call
+    fails (to be retried) when the child dies or outlives CHILD_TIMEOUT_S."""
+
+    def __init__(self, linger_s: float = LINGER_S):
+        self.linger_s = linger_s
+        self.child: asyncio.subprocess.Process | None = None
+
+    async def __call__(self, jobs: list[dict]) -> list[dict]:
+        line = (json.dumps(jobs) + "\n").encode()
+        try:
+            for fresh in (False, True):  # an idle child may be exiting: once more
+                reply = await asyncio.wait_for(self._ask(line, fresh), CHILD_TIMEOUT_S)
+                if reply:
+                    return json.loads(reply)
+        except (TimeoutError, OSError, ValueError) as exc:
+            log.warning("delivery process failed: %r", exc)
+        except BaseException:
+            await self.close()
+            raise
+        await self.close()
         error = "the delivery process failed or timed out"
         return [{"ok": False, "permanent": False, "error": error}] * len(jobs)
-    finally:
-        if child.returncode is None:
+
+    async def _ask(self, line: bytes, fresh: bool) -> bytes:
+        if fresh or self.child is None or self.child.returncode is not None:
+            await self.close()
+            self.child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "alerts.send", str(self.linger_s), cwd=ROOT,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+        try:
+            self.child.stdin.write(line)
+            await self.child.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            return b""
+        return await self.child.stdout.readline()
+
+    async def close(self) -> None:
+        child, self.child = self.child, None
+        if child is not None and child.returncode is None:
             child.kill()
             await child.wait()
 
@@ -90,13 +115,13 @@ class Notifier:
         retry_window_s: float = RETRY_WINDOW_S,
         backoff_s: float = BACKOFF_S,
         backoff_cap_s: float = BACKOFF_CAP_S,
-        sender: Sender = send_in_child,
+        sender: Sender | None = None,
     ):
         self.urls = list(urls)
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=queue_size)
         self.retry_window_s = retry_window_s
         self.backoff_s, self.backoff_cap_s = backoff_s, backoff_cap_s
-        self.sender = sender
+        self.sender = sender or ChildSender()
         self.sent = self.failed = self.retried = self.dropped = 0
         self._pending: list[_Delivery] = []  # waiting for their (next) attempt
         self._max_pending = queue_size * 4
@@ -135,6 +160,8 @@ class Notifier:
         finally:
             if self._getter is not None:
                 self._getter.cancel()
+            if isinstance(self.sender, ChildSender):
+                await self.sender.close()
 
     async def _next_batch(self) -> list[_Delivery]:
         """Wait for a new message or the next retry, whichever comes first; the

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 
 from alerts.delivery import Notifier
 from alerts.evaluate import RuleEvaluator
+from alerts.system import system_alerts_from_env
 from feed.conflate import Conflator
 from feed.connection import StreamConnection
 from feed.exchanges.base import StreamAdapter
@@ -59,6 +60,8 @@ class FeedRunner:
         stale_after: float = 15.0,
         publish: bool = True,
         universe_loader: Callable[[], Sequence[Instrument]] | None = None,
+        metrics_port: int = 0,
+        metrics_host: str = "127.0.0.1",
     ):
         self.adapter = adapter
         self.exchange = adapter.name
@@ -92,6 +95,12 @@ class FeedRunner:
         self.rules = RuleEvaluator(
             self.redis, self.exchange, Notifier.from_env(), self.conflator.row
         )
+        # Prometheus metrics at /metrics on this port (feed.metrics); 0: none.
+        self.metrics_port, self.metrics_host = metrics_port, metrics_host
+        # System alerts (alerts.system), when NOTIFY_URLS or TELEGRAM_* are set.
+        self.system_alerts = system_alerts_from_env(
+            self.exchange, self.redis, self.status
+        )
 
     # Lifecycle ------------------------------------------------------------------
 
@@ -110,6 +119,14 @@ class FeedRunner:
         tasks.append(asyncio.create_task(self.rules.run(), name="alert-rules"))
         if self.universe_loader is not None:
             tasks.append(asyncio.create_task(self._universe_loop(), name="universe"))
+        if self.system_alerts is not None:
+            tasks += self.system_alerts.start()
+        if self.metrics_port:
+            from feed.metrics import serve_metrics  # prometheus_client: only now
+
+            tasks.append(
+                await serve_metrics(self, self.metrics_port, self.metrics_host)
+            )
         await self.stop.wait()
         await self._shutdown(tasks)
 
@@ -269,7 +286,7 @@ class FeedRunner:
             self.rewrite_all = True
             self._redis_down(exc)
             return False
-        self.stats.flush_ms = (time.perf_counter() - started) * 1000
+        self.stats.record_flush((time.perf_counter() - started) * 1000)
         self._redis_up()
         return True
 

@@ -2,11 +2,17 @@
 
 import logging
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import orjson
 
 log = logging.getLogger(__name__)
+
+# Upper bounds (s) of the flush-duration histogram that `run_feed --metrics-port`
+# exports (feed.metrics); counted here, so prometheus_client stays out of the feed
+# unless metrics are served.
+FLUSH_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 @dataclass
@@ -19,6 +25,17 @@ class FeedStats:
     redis_rtt_ms: float = 0.0
     redis_errors: int = 0
     flush_ms: float = 0.0
+    # Flushes per FLUSH_BUCKETS_S bucket (the last: slower than them all), and their
+    # total duration.
+    flush_counts: list[int] = field(
+        default_factory=lambda: [0] * (len(FLUSH_BUCKETS_S) + 1)
+    )
+    flush_total_s: float = 0.0
+
+    def record_flush(self, ms: float) -> None:
+        self.flush_ms = ms
+        self.flush_counts[bisect_left(FLUSH_BUCKETS_S, ms / 1000)] += 1
+        self.flush_total_s += ms / 1000
 
 
 def invalid_status(counts: dict[str, int]) -> dict[str, str | int]:

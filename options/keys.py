@@ -70,3 +70,9 @@ def universe_channel(exchange: str) -> str:
     """Pub/sub channel: the symbol universe of an exchange changed (refresh, admin,
     expiry). The message is a short reason; the feed reloads the universe when told."""
     return f"{PREFIX}:universe:{exchange}"
+
+
+def alert(exchange: str, problem: str) -> str:
+    """String, with an expiry: a system alert (alerts.system) is firing; whoever
+    sets it (SET NX) sends the alert, whoever deletes it sends the all-clear."""
+    return f"{PREFIX}:alert:{exchange}:{problem}"

@@ -163,8 +163,14 @@ async def read_index_prices(
 
 
 async def read_feed_health(exchange: str) -> FeedHealth:
+    return feed_health(exchange, await read_feed_status(exchange), now_ms())
+
+
+async def read_feed_status(exchange: str) -> dict[str, str]:
+    """The feed's raw status hash ({} when no feed ever ran): every field of
+    options.store's status, for exporters (options.metrics)."""
     (status,) = await _hashes([keys.feed(exchange)])
-    return feed_health(exchange, status, now_ms())
+    return status
 
 
 # The admin (sync) ---------------------------------------------------------------

@@ -93,13 +93,18 @@ def make_simulator():
 def feed_for(tmp_path, redis_url, migrated_database):
     """`run_feed` (not started) against a new simulator: feed_for(*run_feed_args,
     contracts=, rate=, redis_url=, simulator="thread"|"process" (by default by the
-    rate)). Its stack's database and logs live in tmp_path."""
+    rate), env= (more environment)). Its stack's database and logs live in
+    tmp_path."""
     stacks = []
 
-    def make(*args: str, contracts=200, rate=4000, redis_url=redis_url, simulator=None):
+    def make(
+        *args: str, contracts=200, rate=4000, redis_url=redis_url, simulator=None,
+        env=None,
+    ):  # fmt: skip
         stack = Stack(
             tmp_path / f"stack{len(stacks)}", contracts, rate, redis_url=redis_url,
             simulator=simulator or simulator_home(rate), database=migrated_database,
+            env=env,
         )  # fmt: skip
         stacks.append(stack)
         return Feed(stack, "--stale-after", "3", *args)

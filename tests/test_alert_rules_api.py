@@ -9,6 +9,7 @@ import redis
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from alerts import ruleset
 from alerts.evaluate import Firing
 from alerts.models import AlertEvent, AlertRule
 from alerts.rules import Rule
@@ -214,3 +215,21 @@ def test_the_admin_lists_show_destinations_masked(store, admin_client):
     assert "json://127.0.0.1:9/***" in rules and "s3cr3t" not in rules
     events = admin_client.get("/admin/alerts/alertevent/").content.decode()
     assert f"{SYMBOL} mark 1250 above 1200" in events and "s3cr3t" not in events
+
+
+def test_a_rule_saved_while_redis_is_down_reaches_it_with_the_next_sync(
+    db, settings, own_redis, staff, django_capture_on_commit_callbacks
+):
+    settings.REDIS_URL = own_redis.url
+    symbols = ["BTC-27MAR99-70000-P-USDT"]
+    sync_listing("bybit", "BTC", [instrument(s) for s in symbols])
+    own_redis.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(staff, BODY)
+    assert response.status_code == 201  # saved; the feed hears of it later
+    own_redis.start()
+    client = redis.Redis.from_url(own_redis.url, decode_responses=True)
+    assert rule_set(client) == []
+    ruleset.sync()  # Celery beat's task, every 5 s
+    assert [r["id"] for r in rule_set(client)] == [response.json()["id"]]
+    client.close()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from alerts.delivery import Notifier, send_in_child, send_in_thread
+from alerts.delivery import ChildSender, Notifier, send_in_thread
 from alerts.destinations import DestinationError, redact_url, urls_from_env
 from devtools.receiver import Receiver
 
@@ -37,9 +37,9 @@ async def running():
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@pytest.mark.parametrize("sender", [send_in_child, send_in_thread])
+@pytest.mark.parametrize("sender", [ChildSender, lambda: send_in_thread])
 async def test_it_delivers_a_message_to_the_receiver(receiver, running, sender):
-    notifier = running(Notifier([receiver.url], sender=sender))
+    notifier = running(Notifier([receiver.url], sender=sender()))
     assert notifier.submit("Feed stale", "no message for 31 s") is True
     await until(lambda: notifier.sent == 1, 20)
     (message,) = receiver.received
@@ -48,6 +48,26 @@ async def test_it_delivers_a_message_to_the_receiver(receiver, running, sender):
         "no message for 31 s",
     )
     assert (notifier.failed, notifier.dropped) == (0, 0)
+
+
+async def test_one_delivery_process_serves_an_incident_then_exits(receiver, running):
+    sender = ChildSender(linger_s=2)
+    notifier = running(Notifier([receiver.url], sender=sender))
+    notifier.submit("Feed stale", "")
+    await until(lambda: notifier.sent == 1, 20)
+    child = sender.child
+    notifier.submit("Feed stale - resolved", "")
+    await until(lambda: notifier.sent == 2, 20)
+    assert sender.child is child  # the second message needed no new process
+    await until(lambda: child.returncode is not None, 20)
+    assert child.returncode == 0  # idle for 2 s: gone, and its memory with it
+    notifier.submit("Redis unreachable", "")
+    await until(lambda: notifier.sent == 3, 20)
+    assert receiver.titles() == [
+        "Feed stale",
+        "Feed stale - resolved",
+        "Redis unreachable",
+    ]
 
 
 async def test_it_delivers_after_the_receiver_was_down_for_a_while(running, caplog):

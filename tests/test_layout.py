@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("options", "alerts", "feed", "api", "dashboard", "tracker_project")
+PRODUCT = (
+    "options", "alerts", "feed", "api", "dashboard", "health", "tracker_project",
+)  # fmt: skip
 TOOLING = ("simulator", "devtools")
 
 
@@ -45,6 +47,7 @@ ALLOWED = {
     "feed": {"options", "alerts"},
     "api": {"options", "alerts"},
     "dashboard": {"options"},
+    "health": {"options", "alerts"},
 }
 
 

@@ -16,13 +16,15 @@ from api.asgi import FastReads  # noqa: E402
 from api.limits import install_server_limits  # noqa: E402
 from dashboard.guards import SiteOriginValidator  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from health.metrics import CountRequests  # noqa: E402
 
 install_server_limits()  # daphne: oversized requests get an answer
 
 application = ProtocolTypeRouter(
     {
         # The API's hot reads skip Django's middleware (see api/asgi.py).
-        "http": FastReads(django_asgi_app),
+        # Every response counted for /metrics (health/metrics.py).
+        "http": CountRequests(FastReads(django_asgi_app)),
         # The session (and so the user) for DASHBOARD_LOGIN_REQUIRED; the origin
         # check keeps other sites' pages from opening sockets with our cookies.
         "websocket": SiteOriginValidator(

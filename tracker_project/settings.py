@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from alerts.config import stale_after_s
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -180,6 +182,12 @@ BYBIT_WS_URL = env.str(
 )
 TRACKER_UNDERLYINGS = env.list("TRACKER_UNDERLYINGS", default=["BTC", "ETH", "SOL"])
 TRACKER_FIELDS = env.str("TRACKER_FIELDS", default="full")
+
+# Alerts and health checks (docs/alerts.md). The feed reads the same variables
+# through alerts.config, without Django.
+ALERT_STALE_AFTER = stale_after_s()  # seconds without an exchange message: stale
+# The feeds /readyz and `manage.py feed_health` require.
+HEALTH_EXCHANGES = env.list("HEALTH_EXCHANGES", default=["bybit"])
 
 # Security for public deployments (check --deploy names these when unset); see
 # docs/operations.md, "Security".

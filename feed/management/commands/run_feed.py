@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from alerts.config import check_alert_settings
 from options.fields import profile_fields
 
 log = logging.getLogger("feed")
@@ -46,6 +47,15 @@ class Command(BaseCommand):
             "Celery; skipped while another refresh is recent)",
         )  # fmt: skip
         parser.add_argument(
+            "--metrics-port", type=int, default=0,
+            help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--metrics-host", default="127.0.0.1",
+            help="address the metrics listen on (default: %(default)s; 0.0.0.0 in a "
+            "container)",
+        )  # fmt: skip
+        parser.add_argument(
             "--no-publish", action="store_true",
             help="do not publish live updates for the dashboard (minimal deployment)",
         )  # fmt: skip
@@ -57,10 +67,13 @@ class Command(BaseCommand):
         try:
             fields = profile_fields(opts["fields"])
             adapter = exchanges.adapter(opts["exchange"]).stream()
+            check_alert_settings()  # NOTIFY_URLS, TELEGRAM_*, ALERT_STALE_AFTER
         except ValueError as exc:
             raise CommandError(str(exc))
         if opts["flush_ms"] < 10 or opts["stale_after"] <= 0:
             raise CommandError("--flush-ms must be >= 10 and --stale-after > 0")
+        if not 0 <= opts["metrics_port"] <= 65535:
+            raise CommandError("--metrics-port must be a TCP port (1-65535), or 0")
         bases = [b.strip().upper() for b in opts["underlyings"].split(",") if b.strip()]
         instruments = load_universe(opts["exchange"], bases)
         connections.close_all()  # the stream needs no database; SQLite's cache is 2 MB
@@ -71,6 +84,7 @@ class Command(BaseCommand):
             flush_ms=opts["flush_ms"], stale_after=opts["stale_after"],
             publish=not opts["no_publish"],
             universe_loader=partial(reload_universe, opts["exchange"], bases),
+            metrics_port=opts["metrics_port"], metrics_host=opts["metrics_host"],
         )  # fmt: skip
         refresher = None
         if opts["refresh_minutes"] > 0:
