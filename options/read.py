@@ -63,10 +63,20 @@ async def read_chain(
         raise await _missing(exchange, base, expiry)
     if strike_min is not None or strike_max is not None:
         index = _within(index, strike_min, strike_max)
-    wanted = None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
+    wanted = _wanted(fields)
     states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
+    return _chain(exchange, base, expiry, index, states, fields)
+
+
+def _wanted(fields: Sequence[str] | None) -> list[str] | None:
+    """The fields to read: the asked ones and the prices a chain is centred on."""
+    return None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
+
+
+def _chain(exchange, base, expiry, index, states, fields) -> Chain:
+    """A Chain from its index and its contracts' states, read with _wanted(fields)."""
     price = centre_price(states)
-    if wanted is not None and len(wanted) > len(fields):
+    if fields is not None and len(_wanted(fields)) > len(fields):
         keep = set(fields)
         states = [{f: v for f, v in s.items() if f in keep} for s in states]
     rows = chain_rows(
@@ -75,6 +85,22 @@ async def read_chain(
     )
     atm = atm_index([row.strike for row in rows], float(price)) if price else None
     return Chain(exchange, base, expiry, rows, price, atm)
+
+
+async def read_chains(
+    exchange: str, base: str, *, fields: Sequence[str] | None = None
+) -> list[tuple[Expiry, Chain]]:
+    """Every expiry of a base with its whole chain, soonest first, in three round
+    trips (the expiries, their indexes, every contract)."""
+    expiries = await read_expiries(exchange, base)
+    indexes = await _zranges([keys.chain(exchange, base, e.expiry) for e in expiries])
+    flat = [keys.tick(exchange, s) for index in indexes for s, _ in index]
+    states = iter(await _hashes(flat, _wanted(fields)))
+    return [
+        (e, _chain(exchange, base, e.expiry, index, [next(states) for _ in index],
+                   fields))
+        for e, index in zip(expiries, indexes, strict=True)
+    ]  # fmt: skip
 
 
 def _within(index, low: float | None, high: float | None) -> list:
