@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from api import views
+from api import analytics, views
 from api.errors import not_found_view
 from api.fast import fast_get
 from api.live_views import (
@@ -45,6 +45,23 @@ urlpatterns = [
         "ticks/<str:exchange>/<str:symbol>/",
         fast_get(TickView, tick_handler),
         name="ticks",
+    ),
+    path(
+        "analytics/<str:exchange>/<str:base>/",
+        fast_get(analytics.AnalyticsView, analytics.analytics_handler),
+        name="analytics",
+    ),
+    path(
+        "analytics/<str:exchange>/<str:base>/history/",
+        fast_get(
+            analytics.AnalyticsHistoryView, analytics.history_handler, shortcut=False
+        ),
+        name="analytics-history",
+    ),
+    path(
+        "analytics/<str:exchange>/<str:base>/<str:expiry>/",
+        fast_get(analytics.ExpiryAnalyticsView, analytics.expiry_handler),
+        name="analytics-expiry",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

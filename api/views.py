@@ -43,6 +43,7 @@ class ApiRoot(APIView):
                 "strikes": url("api-root") + "strikes/{exchange}/{base}/?expiry=",
                 "chain": url("api-root") + "chain/{exchange}/{base}/{expiry}/",
                 "ticks": url("api-root") + "ticks/{exchange}/{symbol}/",
+                "analytics": url("api-root") + "analytics/{exchange}/{base}/",
                 "schema": url("schema"),
                 "docs": url("docs"),
             }

@@ -72,7 +72,9 @@ def test_gamma_exposure_under_both_conventions():
 
     short = expiry_analytics(THREE_STRIKES, "short").as_dict()
     assert short["convention"] == "short"
-    assert short["gex_total"] == pytest.approx(-(10.201 + 30 + 40 + 39.204 + 40 + 5.202))
+    assert short["gex_total"] == pytest.approx(
+        -(10.201 + 30 + 40 + 39.204 + 40 + 5.202)
+    )
     assert short["zero_gamma"] is None and short["largest_positive"] is None
     assert short["largest_negative"]["strike"] == 100
     with pytest.raises(ValueError, match="convention"):
