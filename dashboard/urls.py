@@ -10,4 +10,9 @@ urlpatterns = [
         views.chain_page,
         name="chain",
     ),
+    re_path(
+        r"^term/(?P<exchange>[A-Za-z0-9_]+)/(?P<base>[A-Za-z0-9_]+)/$",
+        views.term_page,
+        name="term",
+    ),
 ]
