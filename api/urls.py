@@ -2,7 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from api import alerts, views
+from api import alerts, analytics, views
 from api.errors import not_found_view
 from api.fast import fast_get
 from api.history import HistoryView, history_handler
@@ -53,6 +53,23 @@ urlpatterns = [
         "history/<str:exchange>/<str:symbol>/",
         fast_get(HistoryView, history_handler, shortcut=False),
         name="history",
+    ),
+    path(
+        "analytics/<str:exchange>/<str:base>/",
+        fast_get(analytics.AnalyticsView, analytics.analytics_handler),
+        name="analytics",
+    ),
+    path(
+        "analytics/<str:exchange>/<str:base>/history/",
+        fast_get(
+            analytics.AnalyticsHistoryView, analytics.history_handler, shortcut=False
+        ),
+        name="analytics-history",
+    ),
+    path(
+        "analytics/<str:exchange>/<str:base>/<str:expiry>/",
+        fast_get(analytics.ExpiryAnalyticsView, analytics.expiry_handler),
+        name="analytics-expiry",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's set-up script as a file (?script): the

@@ -46,6 +46,7 @@ class ApiRoot(APIView):
                 "chain": url("api-root") + "chain/{exchange}/{base}/{expiry}/",
                 "ticks": url("api-root") + "ticks/{exchange}/{symbol}/",
                 "history": url("api-root") + "history/{exchange}/{symbol}/",
+                "analytics": url("api-root") + "analytics/{exchange}/{base}/",
                 "schema": url("schema"),
                 "docs": url("docs"),
             }

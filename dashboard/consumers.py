@@ -3,7 +3,9 @@
 Messages to the page (each with `seq` and `server_ts`, ms):
   snapshot  {contracts: [[symbol, strike, "C"|"P"]], rows: {symbol: row}, expiries,
              status, exchange, base, expiry}
-  diff      {rows: {symbol: row}, status?}: full latest rows (chain.CHAIN_FIELDS)
+  diff      {rows: {symbol: row}, status?, analytics?}: full latest rows
+            (chain.CHAIN_FIELDS); the status and the expiry's analytics
+            (dashboard.analytics) at least once a second, with the snapshot too
 The page answers {"type": "ack", "seq": n} once it has applied message n.
 
 The feed publishes a chain's changed rows after every flush (options.live). A page gets
@@ -34,7 +36,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from dashboard import chain, fanout, guards
+from dashboard import analytics, chain, fanout, guards
 from options import live
 
 log = logging.getLogger(__name__)
@@ -269,6 +271,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.symbols = {symbol for symbol, _, _ in snapshot["contracts"]}
         self.index_version = index_version  # contracts seen during the read: below
         snapshot["status"] = await self._status()
+        snapshot["analytics"] = await self._analytics()
         await self._send(snapshot)
         if self.book.index_version != self.index_version:
             self._check_index()
@@ -279,6 +282,7 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         message = {"type": "diff"}
         if time.monotonic() >= self.status_at:
             message["status"] = await self._status()
+            message["analytics"] = await self._analytics()
         self._stamp(message)
         # The rows are the book's, shared by every socket of the chain that last sent
         # at the same version: their JSON is built once (chain.rows_json).
@@ -290,6 +294,11 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         health = chain.health(await chain.feed_status(self.exchange))
         self._after_outage(health["state"])
         return health
+
+    async def _analytics(self) -> dict | None:
+        """The chain's analytics (the strip, the GEX chart), sent with the status:
+        at most once a second, computed once per process (dashboard.analytics)."""
+        return await analytics.chain_analytics(self.exchange, self.base, self.expiry)
 
     def _after_outage(self, state: str) -> None:
         """Live updates published while Redis was away, or while the channel layer

@@ -19,4 +19,9 @@ urlpatterns = [
         history_views.contract_history,
         name="contract-history",
     ),
+    re_path(
+        r"^term/(?P<exchange>[A-Za-z0-9_]+)/(?P<base>[A-Za-z0-9_]+)/$",
+        views.term_page,
+        name="term",
+    ),
 ]

@@ -7,11 +7,11 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from redis.exceptions import RedisError
 
-from dashboard import chain
+from dashboard import analytics, chain
 from options import read
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,22 @@ async def chain_page(request, exchange: str, base: str, expiry: str):
         "ws_path": f"/ws/chain/{exchange}/{base}/{expiry}/",
     }
     return render(request, "dashboard/chain.html", context)
+
+
+@dashboard_page
+async def term_page(request, exchange: str, base: str):
+    """An underlying's term structure now and its analytics' last 24 hours; the page
+    (term.js) refreshes itself from ?format=json."""
+    try:
+        data = await analytics.term_data(exchange, base)
+    except read.NotFound:
+        raise Http404("no such underlying") from None
+    if request.GET.get("format") == "json":
+        return JsonResponse(data)
+    links = await base_links(exchange)
+    context = {"exchange": exchange, "base": base, "bases": links, "data": data,
+               "chain_expiry": dict(links).get(base)}  # fmt: skip
+    return render(request, "dashboard/term.html", context)
 
 
 async def overview_data() -> list[dict]:

@@ -21,9 +21,15 @@ FIELDS = (
     "ts", "recv_ts",
 )  # fmt: skip
 
+# The chain's prices plus every field the analytics read (options.analytics.FIELDS).
+ESSENTIAL = (
+    "bid", "ask", "mark", "mark_iv", "underlying", "oi", "volume_24h", "delta",
+    "gamma", "ts",
+)  # fmt: skip
+
 PROFILES = {
     "full": FIELDS,
-    "essential": ("bid", "ask", "mark", "mark_iv", "underlying", "oi", "delta", "ts"),
+    "essential": ESSENTIAL,
     "critical": ("bid", "ask", "mark", "mark_iv", "ts"),
 }
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
+from options.analytics_models import AnalyticsSample  # noqa: F401  (its own module)
 from options.instruments import Instrument
 from options.symbols import format_strike
 

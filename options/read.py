@@ -66,12 +66,22 @@ async def read_chain(
         raise await _missing(exchange, base, expiry)
     if strike_min is not None or strike_max is not None:
         index = within(index, strike_min, strike_max)
-    wanted = None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
+    wanted = _wanted(fields)
     states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
+    return _chain((exchange, base, expiry), index, states, fields)
+
+
+def _wanted(fields: Sequence[str] | None) -> list[str] | None:
+    """The fields to read: the asked ones and the prices a chain is centred on."""
+    return None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
+
+
+def _chain(names, index, states, fields) -> Chain:
+    """A Chain from its index and its contracts' states, read with _wanted(fields)."""
     asked = None if fields is None else frozenset(fields)
     states = [usable(state, asked) for state in states]
-    narrow = wanted is not None and len(wanted) > len(fields)
-    return chain_of((exchange, base, expiry), index, states, fields if narrow else None)
+    narrow = fields is not None and len(_wanted(fields)) > len(fields)
+    return chain_of(names, index, states, fields if narrow else None)
 
 
 def chain_of(names, index, states, keep=None) -> Chain:
@@ -89,6 +99,22 @@ def chain_of(names, index, states, keep=None) -> Chain:
     )
     atm = atm_index([row.strike for row in rows], float(price)) if price else None
     return Chain(*names, rows, price, atm)
+
+
+async def read_chains(
+    exchange: str, base: str, *, fields: Sequence[str] | None = None
+) -> list[tuple[Expiry, Chain]]:
+    """Every expiry of a base with its whole chain, soonest first, in three round
+    trips (the expiries, their indexes, every contract)."""
+    expiries = await read_expiries(exchange, base)
+    indexes = await _zranges([keys.chain(exchange, base, e.expiry) for e in expiries])
+    flat = [keys.tick(exchange, s) for index in indexes for s, _ in index]
+    states = iter(await _hashes(flat, _wanted(fields)))
+    return [
+        (e, _chain((exchange, base, e.expiry), index, [next(states) for _ in index],
+                   fields))
+        for e, index in zip(expiries, indexes, strict=True)
+    ]  # fmt: skip
 
 
 def within(index, low: float | None, high: float | None) -> list:

@@ -188,3 +188,31 @@ def test_the_history_parameters_are_what_the_schema_states(db, schema):
         error_of(Client().get(url, query), 400, field)
     # Well-formed: the empty history answers, not the parser.
     error_of(Client().get(url, {"step": "86400", "fields": "mark"}), 404, "symbol")
+
+
+def test_the_analytics_take_the_conventions_and_times_the_schema_states(db, schema):
+    url = "/api/analytics/bybit/BTC/"
+    for path in ("/api/analytics/{exchange}/{base}/",
+                 "/api/analytics/{exchange}/{base}/{expiry}/"):  # fmt: skip
+        assert parameter(schema, path, "gex") == {
+            "type": "string",
+            "enum": ["classic", "short"],
+        }
+    for bad in ("long", "CLASSIC", ""):
+        error_of(Client().get(url, {"gex": bad}), 400, "gex")
+        error_of(Client().get(f"{url}2026-03-27/", {"gex": bad}), 400, "gex")
+    history = "/api/analytics/{exchange}/{base}/history/"
+    assert parameter(schema, history, "since")["format"] == "date-time"
+    error_of(Client().get(f"{url}history/", {"since": "noon"}), 400, "since")
+    # The empty Redis answers once the parameters are good.
+    error_of(Client().get(url, {"gex": "short"}), 404, "exchange")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_asgi_shortcut_checks_the_analytics_parameters_too():
+    for url in ("/api/analytics/bybit/BTC/?gex=long",
+                "/api/analytics/bybit/BTC/2026-03-27/?gex=long"):  # fmt: skip
+        response = await asgi_get(url)
+        assert (
+            response.status_code == 400 and response.json()["error"]["field"] == "gex"
+        )

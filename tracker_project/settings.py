@@ -150,6 +150,21 @@ CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_IGNORE_RESULT = True
 
+# History: sampled every HISTORY_INTERVAL seconds, kept HISTORY_RETENTION seconds,
+# while HISTORY_ENABLED (the full deployment turns it on).
+HISTORY_ENABLED = env.bool("HISTORY_ENABLED", default=False)
+HISTORY_INTERVAL = env.int("HISTORY_INTERVAL", default=60)
+HISTORY_RETENTION = env.int("HISTORY_RETENTION", default=86400)
+# The analytics' samples (options/tasks.py); beat's DatabaseScheduler copies this
+# into its table when it starts, so HISTORY_INTERVAL applies at the next start.
+CELERY_BEAT_SCHEDULE = {
+    "sample analytics": {
+        "task": "options.tasks.sample_analytics",
+        "schedule": float(HISTORY_INTERVAL),
+        "options": {"expires": HISTORY_INTERVAL},
+    }
+} if HISTORY_ENABLED else {}  # fmt: skip
+
 # Symbol refresh: the Celery tasks (feed/tasks.py) and the admin (options/admin.py);
 # see docs/operations.md.
 # The admin checks a new base coin through this callable: `options` cannot import

@@ -343,6 +343,8 @@
     state.chartsDirty = true;
     state.lastMessageAt = Date.now();
     window.lastUpdateTs = state.lastMessageAt;
+    // Other scripts of the page (analytics.js) read the messages too.
+    window.dispatchEvent(new CustomEvent("chain:message", { detail: message }));
     if (message.type === "snapshot") {
       drawCharts();
       window.chainReady = true;
