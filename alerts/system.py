@@ -102,6 +102,10 @@ class SystemAlerts:
         for name, reading in readings.items():
             if reading is not None:  # None: cannot tell now; no change
                 await self._apply(name, reading, now)
+        if any(r.near and not r.active for r in readings.values() if r):
+            # The delivery process takes seconds to start on a busy machine: start
+            # it before the threshold, so the alert leaves when it is crossed.
+            self.notifier.warm()
 
     async def _apply(self, name: str, reading: Reading, now: float) -> None:
         problem = self.problems[name]
