@@ -129,10 +129,16 @@ async def sample_latency(url: str, symbols: list[str], seconds: float) -> list[f
     return latencies
 
 
+def per_msg_us(run: dict) -> float:
+    """CPU microseconds per message: load on a shared machine moves it far less
+    than the wall-clock rate."""
+    return run["cpu_seconds"] / max(run["msgs"], 1) * 1e6
+
+
 def throughput(args) -> None:
     print(f"== throughput: {args.contracts} contracts, simulator as fast as it is read")
     stack = Stack(contracts=args.contracts, rate=0)
-    ratios, before = [], []
+    ratios, before, cpu_ratios, cpu_before = [], [], [], []
     try:
         for n in range(args.rounds):
             bare = stack.bare_client(args.seconds)
@@ -140,26 +146,37 @@ def throughput(args) -> None:
             feed = measure_feed(stack, args.seconds)
             feed_rate = feed["msgs"] / feed["seconds"]
             ratios.append(feed_rate / bare_rate)
-            line = (f"round {n + 1}: bare client {bare_rate:,.0f} msg/s | run_feed "
-                    f"{feed_rate:,.0f} msg/s | ratio {feed_rate / bare_rate:.2f} x | "
+            cpu_ratios.append(per_msg_us(bare) / per_msg_us(feed))
+            line = (f"round {n + 1}: bare client {bare_rate:,.0f} msg/s "
+                    f"({per_msg_us(bare):.1f} CPU us/msg) | run_feed "
+                    f"{feed_rate:,.0f} msg/s ({per_msg_us(feed):.1f} us/msg) | ratio "
+                    f"{feed_rate / bare_rate:.2f} x, by CPU {cpu_ratios[-1]:.2f} x | "
                     f"{feed['exact']} | feed RSS {feed['rss_mb']:.1f} MB")  # fmt: skip
             if args.compare:
                 old = measure_feed(stack, args.seconds, checkout=args.compare)
                 old_rate = old["msgs"] / old["seconds"]
                 before.append(old_rate / bare_rate)
-                line += (f" || {args.compare.name}: {old_rate:,.0f} msg/s, ratio "
-                         f"{old_rate / bare_rate:.2f} x, {old['exact']}")  # fmt: skip
+                cpu_before.append(per_msg_us(bare) / per_msg_us(old))
+                line += (f" || {args.compare.name}: {old_rate:,.0f} msg/s "
+                         f"({per_msg_us(old):.1f} us/msg), ratio "
+                         f"{old_rate / bare_rate:.2f} x, by CPU {cpu_before[-1]:.2f} x"
+                         f" | RSS {old['rss_mb']:.1f} MB")  # fmt: skip
             print(line, flush=True)
-        print(f"throughput ratio (run_feed / bare client): best {max(ratios):.2f} x, "
-              f"worst {min(ratios):.2f} x, median "
-              f"{statistics.median(ratios):.2f} x")  # fmt: skip
+        summary("run_feed / bare client", ratios, cpu_ratios)
         if before:
-            drop = statistics.median(ratios) - statistics.median(before)
-            print(f"{args.compare.name}: best {max(before):.2f} x, worst "
-                  f"{min(before):.2f} x, median {statistics.median(before):.2f} x; "
-                  f"difference of the medians {drop:+.3f}")  # fmt: skip
+            summary(args.compare.name, before, cpu_before)
+            median = statistics.median
+            print(f"difference of the medians: "
+                  f"{median(ratios) - median(before):+.3f}, "
+                  f"by CPU {median(cpu_ratios) - median(cpu_before):+.3f}")  # fmt: skip
     finally:
         stack.close()
+
+
+def summary(name: str, ratios: list[float], cpu_ratios: list[float]) -> None:
+    print(f"{name}: throughput ratio best {max(ratios):.2f} x, worst "
+          f"{min(ratios):.2f} x, median {statistics.median(ratios):.2f} x; by CPU "
+          f"per message median {statistics.median(cpu_ratios):.2f} x")  # fmt: skip
 
 
 def real_rate(args) -> None:

@@ -414,7 +414,8 @@ class FeedRunner:
             f"feed {self.exchange}: {s['msgs_per_s']} msgs/s, "
             f"{self.conflator.live_count()}/{s['subscribed']} contracts live, "
             f"{s['connections']} connections, {s['reconnects']} reconnects, "
-            f"{s['malformed']} malformed, redis rtt {s['redis_rtt_ms']} ms"
+            f"{s['malformed']} malformed, {s['invalid']} invalid values, "
+            f"redis rtt {s['redis_rtt_ms']} ms"
         )
 
 

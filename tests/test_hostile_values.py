@@ -58,20 +58,21 @@ def test_each_bad_value_is_refused_counted_and_the_last_good_one_kept(stack, kin
     field = field or "underlying"
     key = keys.tick("bybit", symbol)
     before = refused(stack, field)
-    try:
-        with stack.still():  # the exchange silent, Redis exact
-            good, ts = stack.redis.hmget(key, field, "ts")
+    with stack.still():  # the exchange silent, Redis exact
+        good, ts = stack.redis.hmget(key, field, "ts")
+        try:
             stack.sim.control("bad", kind=kind, symbols=symbol, fields=wire)
             stack.sim.control("set", symbol=symbol, askSize="7.77")
             stack.sim.control("snapshot")  # both in one frame, sent while silent
             wait_for(lambda: stack.redis.hget(key, "ask_size") == "7.77", 10, "ask")
-            # The rest of the frame went through; the bad field kept its last value.
-            assert stack.redis.hget(key, field) == good and valid(field, good)
-            assert int(stack.redis.hget(key, "ts")) > int(ts)
-        wait_for(lambda: refused(stack, field) > before, 5, f"{field} counted")
-    finally:
-        stack.sim.control("set", symbol=symbol, reset=1)
-    assert f"{symbol} {field}: value" in stack.log_tail()  # logged, with a sample
+        finally:  # taken off while silent: no bad frame outlives the test
+            stack.sim.control("set", symbol=symbol, reset=1)
+        # The rest of the frame went through; the bad field kept its last value.
+        assert stack.redis.hget(key, field) == good and valid(field, good)
+        assert int(stack.redis.hget(key, "ts")) > int(ts)
+    wait_for(lambda: refused(stack, field) > before, 5, f"{field} counted")
+    logged = f"{symbol} {field}: value"  # the latest refused value, with a sample
+    wait_for(lambda: logged in stack.log_tail(), 5, "the refused value logged")
     assert stack.counter("malformed") == 0  # a bad value costs its field only
 
 

@@ -11,6 +11,7 @@ from options.rows import (
     freshest_index,
     is_stale,
     option_type,
+    usable,
 )
 
 NOW = 1_800_000_000_000
@@ -118,3 +119,40 @@ def test_feed_health_parses_the_status_hash_and_says_whether_it_is_stale():
     never = feed_health("bybit", {}, NOW)
     assert never.state is None and never.stale is True
     assert never.heartbeat_ts is None and never.heartbeat_age_ms is None
+
+
+def test_a_value_that_cannot_be_used_is_none_and_never_moves_the_atm():
+    junk = [{"underlying": v, "index": v} for v in ("abc", "NaN", "-1", "Infinity",
+                                                  "1e999", "")]  # fmt: skip
+    states = [*junk, {"underlying": "90500.5", "index": "90000"}]
+    assert centre_price([usable(s) for s in states]) == "90500.5"
+    assert centre_price(states) == "90500.5"  # raw states: the same rule
+    assert freshest_index([{"index": "Infinity", "recv_ts": str(NOW)}]) is None
+    assert usable({"bid": "NaN", "ask": "5", "html": "<b>"}) == {
+        "bid": None,
+        "ask": "5",
+    }
+    clean = {"bid": "1", "ts": str(NOW)}
+    assert usable(clean) is clean  # nothing to copy when it is clean
+    asked = usable(clean, frozenset({"bid", "mark"}))
+    assert asked == {"bid": "1", "ts": str(NOW), "mark": None}
+    assert usable({}, frozenset({"bid"})) == {}  # a contract without data stays empty
+    tick = Tick("BTC-27MAR26-70000-C-USDT", usable({"recv_ts": "soon", "ts": "5"}))
+    assert tick.age_ms(10) == 5
+
+
+def test_feed_health_survives_a_status_hash_with_garbage_in_it():
+    status = {
+        "state": "streaming",
+        "heartbeat_ts": "x",
+        "msgs_per_s": "nan",
+        "malformed": "inf",
+        "invalid": "3",
+        "invalid_fields": "{not json",
+    }
+    health = feed_health("bybit", status, NOW)  # fmt: skip
+    assert health.heartbeat_ts is None and health.stale
+    assert health.msgs_per_s is None and health.malformed is None
+    assert health.invalid == 3 and health.invalid_fields == {}
+    ok = feed_health("bybit", {"invalid_fields": '{"bid": 2, "x": -1}'}, NOW)
+    assert ok.invalid_fields == {"bid": 2}

@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from options.symbols import parse_symbol
 from simulator import Market, SimulatorServer
 from simulator.contract import WS_FIELDS
-from simulator.frames import MALFORMED_KINDS
+from simulator.frames import BAD_VALUES, MALFORMED_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 REST_FIELDS = {
@@ -595,3 +595,27 @@ def test_python_m_simulator_on_a_taken_port_exits_1_saying_so() -> None:
     assert done.returncode == 1
     assert "python -m simulator: error:" in done.stderr
     assert "address already in use" in done.stderr.lower()
+
+
+@pytest.mark.asyncio
+async def test_bad_pins_a_hostile_value_on_chosen_fields(sim: SimulatorServer) -> None:
+    topic = topics_of(sim, 1)[0]
+    symbol = topic[len("tickers.") :]
+    async with ws_connect(sim) as ws:
+        await subscribe(ws, [topic])
+        await control(sim, "silence", seconds=30)  # only the snapshots below
+        await settle(ws)
+        for kind, value in BAD_VALUES.items():
+            fields = "bidPrice,underlyingPrice"
+            await control(sim, "bad", kind=kind, symbols=symbol, fields=fields)
+            await control(sim, "snapshot")
+            data = (await recv(ws))["data"]
+            assert data["bidPrice"] == data["underlyingPrice"] == value, kind
+            assert data["markPrice"]  # the rest of the frame as before
+        unknown = await get(sim, "/sim/bad", kind="nope", symbols=symbol, fields="x")
+        assert unknown.status_code == 400 and "kind must be one of" in unknown.text
+        no_fields = await get(sim, "/sim/bad", kind="nan", symbols=symbol)
+        assert no_fields.status_code == 400
+        await control(sim, "set", symbol=symbol, reset=1)
+        await control(sim, "snapshot")
+        assert isinstance((await recv(ws))["data"]["bidPrice"], str)
