@@ -34,7 +34,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from dashboard import chain, fanout, guards
+from dashboard import chain, fanout, guards, layer
 from options import live
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,13 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
     EARLY_S = 0.05  # how far ahead of its slot a message may leave (so >= 50 ms apart)
 
     # Connection -------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.channel_layer is not None and hasattr(self, "channel_name"):
+                await layer.forget_channel(self.channel_layer, self.channel_name)
 
     async def connect(self):
         route = self.scope["url_route"]["kwargs"]
