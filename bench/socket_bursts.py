@@ -79,7 +79,7 @@ def run(sockets: int, bursts: int, hold: float, env: dict[str, str]) -> dict:
     try:
         feed.wait_streaming()
         log = stack.workdir / "daphne.log"
-        daphne = Daphne(free_port(), {**stack.env, **env}, log).start()
+        daphne = Daphne(free_port(), {**stack.env, **env}, log).start(timeout=120)
         expiry, index = biggest_chain(stack)
         url = f"ws://127.0.0.1:{daphne.port}/ws/chain/bybit/BTC/{expiry}/"
         origin = daphne.url
