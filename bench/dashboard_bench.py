@@ -195,7 +195,10 @@ def tick_to_cell(ticks: int, rate: int, per_tick: bool = False) -> dict:
         watch = ChannelWatch(stack, expiry, symbol)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            # bypass_csp: the page's policy forbids the evaluated wait predicates.
+            page = browser.new_page(
+                viewport={"width": 1600, "height": 1000}, bypass_csp=True
+            )
             page.add_init_script(HOOK)
             page.goto(f"http://127.0.0.1:{daphne.port}/chain/bybit/BTC/{expiry}/")
             page.wait_for_function("window.chainReady === true", timeout=20000)

@@ -69,8 +69,17 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            if self.channel_layer is not None and hasattr(self, "channel_name"):
-                await layer.forget_channel(self.channel_layer, self.channel_name)
+            await self._ended()
+
+    async def _ended(self) -> None:
+        """Once the consumer has ended, however it ended: its channel-layer channel
+        goes (dashboard.layer), and its place under the limits; last, as that may
+        give what was freed back to the system (dashboard.guards)."""
+        if self.channel_layer is not None and hasattr(self, "channel_name"):
+            await layer.forget_channel(self.channel_layer, self.channel_name)
+        if getattr(self, "claimed", False):
+            self.claimed = False
+            guards.sockets.release(self.client)
 
     async def connect(self):
         route = self.scope["url_route"]["kwargs"]
@@ -124,9 +133,6 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.sender: asyncio.Task | None = None
 
     async def disconnect(self, code):
-        if self.claimed:
-            self.claimed = False
-            guards.sockets.release(self.client)
         if self.sender:
             self.sender.cancel()
         if self.book:
