@@ -50,7 +50,9 @@ CHROMIUM_ARGS = [
 
 
 def start_daphne(stack: Stack) -> Daphne:
-    return Daphne(free_port(), stack.env, stack.workdir / "daphne.log").start()
+    # Every benchmark client connects from 127.0.0.1: lift the per-address limit.
+    env = {**stack.env, "WS_MAX_PER_CLIENT": "10000"}
+    return Daphne(free_port(), env, stack.workdir / "daphne.log").start()
 
 
 def biggest_chain(stack: Stack, base: str = "BTC") -> tuple[str, list[tuple]]:
@@ -193,7 +195,10 @@ def tick_to_cell(ticks: int, rate: int, per_tick: bool = False) -> dict:
         watch = ChannelWatch(stack, expiry, symbol)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            # bypass_csp: the page's policy forbids the evaluated wait predicates.
+            page = browser.new_page(
+                viewport={"width": 1600, "height": 1000}, bypass_csp=True
+            )
             page.add_init_script(HOOK)
             page.goto(f"http://127.0.0.1:{daphne.port}/chain/bybit/BTC/{expiry}/")
             page.wait_for_function("window.chainReady === true", timeout=20000)

@@ -54,6 +54,14 @@ _bodies: OrderedDict[int, tuple[dict, bytes]] = OrderedDict()
 BODIES_MEMO = 32  # recent events: every socket of a chain sends the same one
 
 
+def forget_rows() -> None:
+    """Drop the JSON kept for rows_json: fanout.leave calls it once the process has no
+    chain socket left, when nothing kept can be sent again (up to FRAGMENTS_MAX rows,
+    several MB, which otherwise stayed until the next viewers filled the memo)."""
+    _fragments.clear()
+    _bodies.clear()
+
+
 def rows_json(rows: dict[str, dict]) -> bytes:
     """`{"symbol": row, ...}` as JSON. The rows a chain socket sends are shared by
     every socket of the chain (fanout.ChainBook.rows_since), so the whole text is kept

@@ -36,7 +36,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from dashboard import analytics, chain, fanout, guards
+from dashboard import analytics, chain, fanout, guards, layer
 from options import live
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,22 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
     EARLY_S = 0.05  # how far ahead of its slot a message may leave (so >= 50 ms apart)
 
     # Connection -------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._ended()
+
+    async def _ended(self) -> None:
+        """Once the consumer has ended, however it ended: its channel-layer channel
+        goes (dashboard.layer), and its place under the limits; last, as that may
+        give what was freed back to the system (dashboard.guards)."""
+        if self.channel_layer is not None and hasattr(self, "channel_name"):
+            await layer.forget_channel(self.channel_layer, self.channel_name)
+        if getattr(self, "claimed", False):
+            self.claimed = False
+            guards.sockets.release(self.client)
 
     async def connect(self):
         route = self.scope["url_route"]["kwargs"]
@@ -119,9 +135,6 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
         self.sender: asyncio.Task | None = None
 
     async def disconnect(self, code):
-        if self.claimed:
-            self.claimed = False
-            guards.sockets.release(self.client)
         if self.sender:
             self.sender.cancel()
         if self.book:

@@ -19,7 +19,7 @@ import asyncio
 import weakref
 from collections import deque
 
-from dashboard.chain import narrow
+from dashboard.chain import forget_rows, narrow
 
 EVENTS_KEPT = 16  # about 1.6 s of events: merges for pages that lag by less
 MERGES_KEPT = 8  # merged dicts kept for the current version (sockets mostly share one)
@@ -129,3 +129,5 @@ def leave(group: str) -> None:
         book.viewers -= 1
         if book.viewers <= 0:
             del books[group]
+            if not books:
+                forget_rows()

@@ -7,6 +7,8 @@ bench/dashboard_bench.py. This serializer keeps the wire format (JSON, so the fe
 orjson PUBLISH in options/live.py is unchanged), decodes with orjson, and returns the
 same dict to every consumer of the same bytes. Consumers must treat events as
 read-only (ChainConsumer.chain_update does). Registered for "json" in apps.py.
+
+`forget_channel` frees what the layer keeps for a consumer that has ended.
 """
 
 from collections import OrderedDict
@@ -39,3 +41,22 @@ class SharedJSONSerializer(BaseMessageSerializer):
 
 def install() -> None:
     registry.register_serializer("json", SharedJSONSerializer)
+
+
+async def forget_channel(layer, channel: str) -> None:
+    """Drop an ended consumer's channel: its queue and its Redis subscription.
+
+    channels-redis's pub/sub layer (4.3) drops them only when the consumer's pending
+    receive() is cancelled. When a socket closes just after that receive() returned
+    an event, Channels never calls it again, and the layer keeps the channel with the
+    events queued for it for good (django/channels_redis#276): about a third of the
+    sockets of a burst, 2 MB per 300 (bench/socket_bursts.py). Uses the layer's
+    per-loop internals, as of the pinned channels-redis; other layers are left as
+    they are."""
+    get_layer = getattr(layer, "_get_layer", None)
+    if get_layer is None:
+        return
+    loop_layer = get_layer()
+    channels = getattr(loop_layer, "channels", {})
+    if channels.pop(channel, None) is not None:
+        await loop_layer._get_shard(channel).unsubscribe(channel)

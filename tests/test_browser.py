@@ -88,7 +88,10 @@ def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
     feed, redis = daphne.feed, daphne.feed.redis
     expiry = redis.zrange(keys.expiries("bybit", "BTC"), 0, -1)[3]
     index = redis.zrange(keys.chain("bybit", "BTC", expiry), 0, -1, withscores=True)
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    # bypass_csp: wait_for_function evaluates its predicate, which the page's
+    # Content-Security-Policy forbids (tests/test_security_headers.py runs the pages
+    # under it).
+    page = browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
@@ -129,7 +132,9 @@ def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
     assert errors == []
 
     # On a phone: bid, mark and ask per side, and nothing wider than the screen.
-    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = browser.new_page(
+        viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True
+    )
     phone.goto(page.url)
     phone.wait_for_function("window.chainReady === true", timeout=10000)
     row = phone.locator("tr.atm")
