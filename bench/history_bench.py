@@ -187,6 +187,10 @@ def day(stack: Stack, runs: int) -> None:
 
     print(f"== a day: {len(stack.symbols)} contracts x {DAY_MINUTES} minutes")
     chains = asyncio.run(read_every_chain())
+    deadline = time.monotonic() + 180
+    while present_share(chains) < 0.95 and time.monotonic() < deadline:
+        time.sleep(2)  # a loaded machine: the feed has not written every field yet
+        chains = asyncio.run(read_every_chain())
     db = Path(settings.DATABASES["default"]["NAME"])
     before = db.stat().st_size
     rows, seconds = write_day(chains)
