@@ -55,11 +55,12 @@ def roll_off_expired_task(exchange: str = "bybit") -> int:
 
 
 @shared_task(name="feed.tasks.sample_history")
-def sample_history() -> str:
-    """Every chain's latest state into the history, then the trim (options.history
-    _write); nothing unless HISTORY_ENABLED. Scheduled every HISTORY_INTERVAL s."""
+def sample_history(exchange: str = "bybit") -> str:
+    """Every chain of `exchange` into the history, then the trim (options
+    .history_write); nothing unless HISTORY_ENABLED. Every HISTORY_INTERVAL s."""
     if not settings.HISTORY_ENABLED:
         return "history is off (HISTORY_ENABLED)"
     from options.history_write import record
 
-    return record(settings.HISTORY_INTERVAL, settings.HISTORY_RETENTION)
+    interval, retention = settings.HISTORY_INTERVAL, settings.HISTORY_RETENTION
+    return record(interval, retention, exchanges=[exchange])

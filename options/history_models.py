@@ -11,8 +11,8 @@ from django.db import models
 # What a past chain keeps of each contract: what the chain page shows, plus what the
 # analytics need (greeks, open interest, volume); `ts` is the exchange's time.
 HISTORY_FIELDS = (
-    "bid", "bid_size", "bid_iv", "ask", "ask_size", "ask_iv", "last", "mark",
-    "mark_iv", "underlying", "index", "oi", "volume_24h", "delta", "gamma", "vega",
+    "mark", "bid", "ask", "mark_iv", "bid_iv", "ask_iv", "underlying", "oi",
+    "index", "bid_size", "ask_size", "last", "volume_24h", "delta", "gamma", "vega",
     "theta", "ts",
 )  # fmt: skip
 
@@ -34,19 +34,21 @@ class ChainSample(models.Model):
     expiry = models.CharField(max_length=10)  # YYYY-MM-DD, as in the Redis keys
     at_ms = models.BigIntegerField()  # start of the sampling slot, ms since the epoch
     universe = models.ForeignKey(SampleUniverse, on_delete=models.PROTECT)
-    # One packed column per field of HISTORY_FIELDS (null: no contract had it).
-    bid = models.BinaryField(null=True)
-    bid_size = models.BinaryField(null=True)
-    bid_iv = models.BinaryField(null=True)
-    ask = models.BinaryField(null=True)
-    ask_size = models.BinaryField(null=True)
-    ask_iv = models.BinaryField(null=True)
-    last = models.BinaryField(null=True)
+    # One packed column per field of HISTORY_FIELDS (null: no contract had it), in
+    # its order: SQLite reads a row's columns up to the last one asked for, so the
+    # contract page's eight come first.
     mark = models.BinaryField(null=True)
+    bid = models.BinaryField(null=True)
+    ask = models.BinaryField(null=True)
     mark_iv = models.BinaryField(null=True)
+    bid_iv = models.BinaryField(null=True)
+    ask_iv = models.BinaryField(null=True)
     underlying = models.BinaryField(null=True)
-    index = models.BinaryField(null=True)
     oi = models.BinaryField(null=True)
+    index = models.BinaryField(null=True)
+    bid_size = models.BinaryField(null=True)
+    ask_size = models.BinaryField(null=True)
+    last = models.BinaryField(null=True)
     volume_24h = models.BinaryField(null=True)
     delta = models.BinaryField(null=True)
     gamma = models.BinaryField(null=True)

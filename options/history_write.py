@@ -24,12 +24,15 @@ def slot_of(at_ms: int, interval_s: int) -> int:
     return at_ms - at_ms % (interval_s * 1000)
 
 
-def record(interval_s: int, retention_s: int, now_ms: int | None = None) -> str:
-    """Sample every chain in Redis into the slot of `now_ms`, then trim. A slot
-    already sampled keeps its first sample. Returns a one-line summary."""
+def record(
+    interval_s: int, retention_s: int, now_ms: int | None = None, exchanges=None
+) -> str:
+    """Sample every chain of the exchanges (all in Redis when None) into the slot of
+    `now_ms`, then trim. A slot already sampled keeps its first sample. Returns a
+    one-line summary."""
     now_ms = read.now_ms() if now_ms is None else now_ms
     started = time.perf_counter()
-    chains = asyncio.run(read_every_chain())
+    chains = asyncio.run(read_every_chain(exchanges))
     read_s = time.perf_counter() - started
     slot = slot_of(now_ms, interval_s)
     trimmed = trim(now_ms - retention_s * 1000)
@@ -44,11 +47,12 @@ def record(interval_s: int, retention_s: int, now_ms: int | None = None) -> str:
     )
 
 
-async def read_every_chain() -> list[Chain]:
-    """Every chain of every exchange and base, with the history's fields."""
+async def read_every_chain(exchanges=None) -> list[Chain]:
+    """Every chain of every base of the exchanges (all when None), with the
+    history's fields."""
     try:
         chains = []
-        for exchange in await read.read_exchanges():
+        for exchange in exchanges or await read.read_exchanges():
             for base in await read.read_bases(exchange):
                 chains.extend(await _chains_of(exchange, base))
         return chains

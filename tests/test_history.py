@@ -17,7 +17,7 @@ from feed.exchanges.bybit.stream import FIELD_MAP
 from feed.tasks import sample_history
 from options import history, history_codec, read
 from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
-from options.history_write import record, slot_of
+from options.history_write import record, slot_of, universe_of
 from tests.test_api import error_of
 
 MINUTE_MS = 60_000
@@ -95,8 +95,10 @@ def test_samples_older_than_the_retention_are_trimmed(stack):
     assert chains == len(stack.redis.zrange("ot:expiries:bybit:BTC", 0, -1)) + len(
         stack.redis.zrange("ot:expiries:bybit:ETH", 0, -1)
     ) + len(stack.redis.zrange("ot:expiries:bybit:SOL", 0, -1))
-    # A universe no sample uses goes too.
-    record(60, 1, now_ms=slots[-1] + 120_000)
+    # A universe no sample uses goes with the next trim.
+    stray = universe_of([("BTC-1JAN30-1-C-USDT", 1.0)])
+    record(60, 150, now_ms=slots[-1] + MINUTE_MS)
+    assert not SampleUniverse.objects.filter(id=stray.id).exists()
     used = set(ChainSample.objects.values_list("universe_id", flat=True))
     assert set(SampleUniverse.objects.values_list("id", flat=True)) == used
 
@@ -120,9 +122,9 @@ def test_a_contracts_samples_downsample_to_the_last_of_each_step(stack):
         "bybit", symbol, slots[0], slots[-1], ("mark",), 180
     )
     # One sample per 3-minute step: the last one of it, its own time and values.
-    step_ms = 180_000
-    expected = [t for t in slots if t + MINUTE_MS >= (t // step_ms + 1) * step_ms]
-    expected += [] if slots[-1] in expected else [slots[-1]]
+    last_of_step = {t // 180_000: t for t in slots}
+    expected = sorted(last_of_step.values())
+    assert len(expected) < len(slots)
     assert three.times == expected
     marks = dict(zip(every.times, every.values["mark"], strict=True))
     assert three.values["mark"] == [marks[t] for t in expected]

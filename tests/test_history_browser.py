@@ -13,7 +13,9 @@ from devtools.processes import Daphne, free_port
 from options import keys
 from tests.test_browser import ARTIFACTS, browser, cell, painted_pixels  # noqa: F401
 
-pytestmark = pytest.mark.browser
+# Four processes start (simulator, feed, the sampler's shell, daphne) and Chromium:
+# on a loaded 2-core machine that alone can take most of the default 120 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 SAMPLE = """
 from options.history_write import record, slot_of

@@ -26,7 +26,7 @@ def create(apps, schema_editor):
     # A sample that could not run in its own slot is worth nothing later.
     PeriodicTask.objects.create(
         name=NAME, task="feed.tasks.sample_history", interval=interval,
-        expire_seconds=max(every - 1, 1),
+        kwargs='{"exchange": "bybit"}', expire_seconds=max(every - 1, 1),
     )  # fmt: skip
     apps.get_model(BEAT, "PeriodicTasks").objects.update_or_create(
         ident=1, defaults={"last_update": timezone.now()}
