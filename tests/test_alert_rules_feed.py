@@ -10,19 +10,22 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from devtools.processes import wait_for
+from devtools.processes import free_port, wait_for
 from feed.exchanges.bybit.listing import BybitListing
 from feed.refresh import refresh_universe
 from options import keys
+from tests.test_metrics import BYBIT, scrape
 
 RULES = "/api/alert-rules/"
 
 
 @pytest.fixture
 def feed(feed_for, settings, db):
-    """A streaming feed; this process's database knows its universe (the API
-    refuses rules on unknown contracts)."""
-    running = feed_for(contracts=200, rate=2000).start()
+    """A streaming feed with its metrics on a port; this process's database knows
+    its universe (the API refuses rules on unknown contracts)."""
+    port = free_port()
+    running = feed_for("--metrics-port", str(port), contracts=200, rate=2000).start()
+    running.metrics = f"http://127.0.0.1:{port}/metrics"
     settings.REDIS_URL = running.stack.redis_url
     refresh_universe(bases=["BTC"], listing=BybitListing(running.sim.rest_url))
     running.wait_streaming()
@@ -76,6 +79,11 @@ def test_a_rule_fires_once_when_the_price_crosses_it_and_not_again_in_its_cooldo
     [event] = staff.get("/api/alert-events/", {"symbol": symbol}).json()["results"]
     assert event["rule"] == response.json()["id"] and event["value"] == 2000
     assert event["message"] == message
+    # The feed's metrics count the checks, the firing and the notification.
+    figures = scrape(feed.metrics)
+    assert figures[("optiontracker_alert_rules_fired_total", BYBIT)] == 1
+    assert figures[("optiontracker_alert_rules_evaluated_total", BYBIT)] >= 4
+    assert figures[("optiontracker_alerts_sent_total", ())] == 1
 
 
 def test_a_rule_change_takes_effect_within_5_seconds_without_a_restart(
