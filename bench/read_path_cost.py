@@ -13,16 +13,15 @@ Needs `valgrind` on the PATH.
 
 import argparse
 import asyncio
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import count_instructions  # noqa: E402
 
 from devtools.processes import free_port  # noqa: E402
 from devtools.simulators import SimulatorProcess  # noqa: E402
@@ -53,15 +52,10 @@ async def read(ws_url: str, symbols: list[str], messages: int) -> int:
 
 def counted(sim: SimulatorProcess, symbols_file: str, messages: int) -> tuple:
     """(instructions, messages) of one run of this script's child mode."""
-    out = subprocess.run(
-        ["valgrind", "--tool=cachegrind", "--cache-sim=no",
-         "--cachegrind-out-file=/dev/null", sys.executable, __file__, "--child",
-         sim.ws_url, symbols_file, str(messages)],
-        capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )  # fmt: skip
-    refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr).group(1)
-    return int(refs.replace(",", "")), int(out.stdout.split()[-1])
+    instructions, out = count_instructions(
+        __file__, "--child", sim.ws_url, symbols_file, str(messages)
+    )
+    return instructions, int(out.split()[-1])
 
 
 def main(args) -> None:
