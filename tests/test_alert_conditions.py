@@ -113,7 +113,10 @@ def test_a_reload_keeps_the_state_of_unchanged_rules_only():
 @pytest.mark.parametrize(
     "entry",
     [{"id": 3, "field": "colour"}, {**rule().to_dict(), "id": 4, "field": "gamma"},
-     {**rule().to_dict(), "id": 5, "symbol": None}],
+     {**rule().to_dict(), "id": 5, "symbol": None},
+     {**rule().to_dict(), "id": 6, "value": "1200"},
+     {**rule().to_dict(), "id": 7, "cooldown_s": None},
+     {**rule().to_dict(), "id": 8, "symbol": 42}, {"id": 9}],
 )  # fmt: skip
 def test_a_malformed_rule_in_the_set_is_skipped_and_the_rest_loads(entry):
     evaluator = RuleEvaluator(None, "bybit", notifier=None)
