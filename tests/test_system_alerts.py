@@ -34,7 +34,7 @@ def test_a_silent_exchange_alerts_once_and_its_recovery_once(feed_for, receiver)
     receiver.wait_for_titles(lambda titles: STALE in titles, 60)
     alert = receiver.received[receiver.titles().index(STALE)]
     assert "Feed stale since" in alert["message"]
-    assert "last exchange message" in alert["message"]
+    assert "Last exchange message" in alert["message"]
     time.sleep(3)  # still silent: nothing more about it
     feed.sim.control("silence", seconds=0)
     receiver.wait_for_titles(lambda titles: f"{STALE} - resolved" in titles, 60)
