@@ -110,7 +110,7 @@ class SystemAlerts:
     async def _apply(self, name: str, reading: Reading, now: float) -> None:
         problem = self.problems[name]
         if reading.active == problem.active:
-            if problem.claimed:
+            if problem.active and name != "redis":  # still there: keep the key
                 await self._redis(self.redis.expire(self._key(name), CLAIM_TTL_S))
             return
         problem.active = reading.active
