@@ -20,6 +20,7 @@ class Reading:
     active: bool
     since: float  # epoch seconds when the problem (or the all-clear) began
     figures: str
+    near: bool = False  # past half its threshold: a message may be due soon
 
 
 def feed_silent(health: FeedHealth, now: float, stale_after_s: float) -> Reading:
@@ -36,7 +37,7 @@ def feed_silent(health: FeedHealth, now: float, stale_after_s: float) -> Reading
     )
     if age <= stale_after_s:
         figures = f"{health.msgs_per_s or 0:g} msg/s on {open_} connection(s)"
-    return Reading(age > stale_after_s, last_s, figures)
+    return Reading(age > stale_after_s, last_s, figures, age > stale_after_s / 2)
 
 
 def silent_topics(health: FeedHealth, now: float) -> Reading | None:
@@ -85,7 +86,7 @@ class RedisOutage:
             f"{status.get('redis_errors', 0)} failed Redis writes since start; the "
             "feed keeps the latest state in memory and rewrites it when Redis answers"
         )
-        return Reading(down and now - since > REDIS_DOWN_AFTER_S, since, figures)
+        return Reading(down and now - since > REDIS_DOWN_AFTER_S, since, figures, down)
 
 
 class ReconnectStorm:

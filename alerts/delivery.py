@@ -47,6 +47,14 @@ class ChildSender:
     def __init__(self, linger_s: float = LINGER_S):
         self.linger_s = linger_s
         self.child: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+        self._warming: asyncio.Task | None = None
+
+    def warm(self) -> None:
+        """Start the child now (it loads apprise at once), so that a message soon
+        to come goes out without waiting for it."""
+        if self._warming is None or self._warming.done():
+            self._warming = asyncio.create_task(self._start(fresh=False))
 
     async def __call__(self, jobs: list[dict]) -> list[dict]:
         line = (json.dumps(jobs) + "\n").encode()
@@ -64,13 +72,18 @@ class ChildSender:
         error = "the delivery process failed or timed out"
         return [{"ok": False, "permanent": False, "error": error}] * len(jobs)
 
+    async def _start(self, fresh: bool) -> None:
+        async with self._lock:
+            if fresh or self.child is None or self.child.returncode is not None:
+                await self._stop()
+                self.child = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "alerts.send", str(self.linger_s),
+                    cwd=ROOT, stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+
     async def _ask(self, line: bytes, fresh: bool) -> bytes:
-        if fresh or self.child is None or self.child.returncode is not None:
-            await self.close()
-            self.child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "alerts.send", str(self.linger_s), cwd=ROOT,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
+        await self._start(fresh)
         try:
             self.child.stdin.write(line)
             await self.child.stdin.drain()
@@ -79,6 +92,12 @@ class ChildSender:
         return await self.child.stdout.readline()
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+        async with self._lock:
+            await self._stop()
+
+    async def _stop(self) -> None:
         child, self.child = self.child, None
         if child is not None and child.returncode is None:
             child.kill()
@@ -147,6 +166,13 @@ class Notifier:
             log.warning("notification queue full: dropped %r", title)
             return False
         return True
+
+    def warm(self) -> None:
+        """A message is likely soon: get the sender ready (alerts.system calls it
+        when a problem is near its threshold)."""
+        warm = getattr(self.sender, "warm", None)
+        if warm is not None:
+            warm()
 
     async def run(self) -> None:
         """Deliver forever; cancel to stop (a delivery under way is abandoned)."""

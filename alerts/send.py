@@ -24,17 +24,30 @@ LINGER_S = 120.0
 def deliver(jobs: Iterable[Mapping[str, str]]) -> list[dict]:
     """Send each {"title", "body", "url"}; for each, {"ok", "permanent", "error"}
     (error text with the URL's secrets redacted). Blocking: call it in a thread."""
+    apprise = _apprise()
+    return [_deliver_one(apprise, job) for job in jobs]
+
+
+def _apprise():
+    """apprise, its log kept from this process's handlers (the feed's log, a
+    worker's): its lines may quote a URL, so they are only captured and redacted
+    (_deliver_one)."""
     import apprise
 
-    return [_deliver_one(apprise, job) for job in jobs]
+    quiet = logging.getLogger("apprise")
+    quiet.propagate = False
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
+    return apprise
 
 
 def _deliver_one(apprise, job: Mapping[str, str]) -> dict:
     url = job["url"]
     sender = apprise.Apprise()
-    if not sender.add(url):
-        return _result(False, True, "apprise does not accept this URL", url)
+    # apprise's own lines may quote the URL: captured, redacted, never logged as is.
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+        if not sender.add(url):
+            return _result(False, True, "apprise does not accept this URL", url)
         # apprise sends no message without a body: the title serves then.
         body = job["body"] or job["title"]
         ok = bool(sender.notify(title=job["title"], body=body))
@@ -46,10 +59,17 @@ def _result(ok: bool, permanent: bool, error: str, url: str) -> dict:
     return {"ok": ok, "permanent": permanent, "error": redact(error, [url])}
 
 
+def warm_up() -> None:
+    """Load apprise and its plugins before the first message is asked for: the
+    Notifier starts this process when a problem is near (alerts.system)."""
+    _apprise().Apprise().add("json://127.0.0.1/")  # loads every plugin; sends nothing
+
+
 def main() -> None:
     """One JSON list of deliveries per line on stdin, one JSON list of results per
     line on stdout; exit after LINGER_S without work, or at the end of stdin."""
     linger = float(sys.argv[1]) if len(sys.argv) > 1 else LINGER_S
+    warm_up()
     while select.select([sys.stdin], [], [], linger)[0]:
         line = sys.stdin.readline()
         if not line:

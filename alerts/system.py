@@ -102,11 +102,15 @@ class SystemAlerts:
         for name, reading in readings.items():
             if reading is not None:  # None: cannot tell now; no change
                 await self._apply(name, reading, now)
+        if any(r.near and not r.active for r in readings.values() if r):
+            # The delivery process takes seconds to start on a busy machine: start
+            # it before the threshold, so the alert leaves when it is crossed.
+            self.notifier.warm()
 
     async def _apply(self, name: str, reading: Reading, now: float) -> None:
         problem = self.problems[name]
         if reading.active == problem.active:
-            if problem.claimed:
+            if problem.active and name != "redis":  # still there: keep the key
                 await self._redis(self.redis.expire(self._key(name), CLAIM_TTL_S))
             return
         problem.active = reading.active
@@ -143,7 +147,8 @@ class SystemAlerts:
         resolved = not reading.active
         title = f"[optiontracker] {self.exchange}: {PROBLEMS[name]}"
         title += " - resolved" if resolved else ""
-        body = f"{PROBLEMS[name].capitalize()} {when}. {reading.figures}."
+        figures = reading.figures[:1].upper() + reading.figures[1:]
+        body = f"{PROBLEMS[name].capitalize()} {when}. {figures}."
         log.log(logging.INFO if resolved else logging.WARNING, "%s: %s", title, body)
         self.sent += 1
         self.notifier.submit(title, body)

@@ -70,6 +70,20 @@ async def test_one_delivery_process_serves_an_incident_then_exits(receiver, runn
     ]
 
 
+async def test_warming_starts_the_delivery_process_before_the_message(
+    receiver, running
+):
+    sender = ChildSender()
+    notifier = running(Notifier([receiver.url], sender=sender))
+    notifier.warm()
+    notifier.warm()  # already warming: nothing more
+    await until(lambda: sender.child is not None, 20)
+    child = sender.child
+    notifier.submit("Feed stale", "")
+    await until(lambda: notifier.sent == 1, 20)
+    assert sender.child is child
+
+
 async def test_it_delivers_after_the_receiver_was_down_for_a_while(running, caplog):
     receiver = Receiver()  # its port is known, nothing listens yet
     notifier = running(Notifier([receiver.url], retry_window_s=60, **FAST))
@@ -95,6 +109,18 @@ async def test_it_gives_up_after_the_retry_window_and_logs_no_secret(running, ca
     assert "127.0.0.1" in caplog.text
     for secret in ("alice", "s3cr3t-pass", "t0k3n", "hook"):
         assert secret not in caplog.text
+
+
+async def test_apprise_lines_quoting_a_url_never_reach_the_logs(running, caplog):
+    caplog.set_level(logging.DEBUG)
+    # In this process (a worker thread), where apprise's logger would reach ours.
+    notifier = running(
+        Notifier(["nosuchservice://s3cr3t-t0ken/x"], sender=send_in_thread)
+    )
+    notifier.submit("Feed stale", "body")
+    await until(lambda: notifier.failed == 1, 20)
+    assert "apprise does not accept this URL" in caplog.text
+    assert "s3cr3t" not in caplog.text
 
 
 async def test_a_url_apprise_refuses_is_not_retried(receiver, running):
@@ -160,3 +186,4 @@ def test_logs_show_a_url_without_its_secrets():
     assert redact_url("tgram://123:ABCDEF/-100") == "tgram://***/***"
     assert redact_url("json://u:p@127.0.0.1:8080/x?y=z") == "json://127.0.0.1:8080/***"
     assert redact_url("json://127.0.0.1:8080") == "json://127.0.0.1:8080/"
+    assert redact_url("json://127.0.0.1:8080/") == "json://127.0.0.1:8080/"
