@@ -51,7 +51,8 @@ def redact_url(url: str) -> str:
         return HIDDEN
     if not parts.scheme:
         return HIDDEN
-    return f"{parts.scheme}://{host or HIDDEN}{port}/{HIDDEN if parts.path else ''}"
+    path = HIDDEN if parts.path.strip("/") else ""
+    return f"{parts.scheme}://{host or HIDDEN}{port}/{path}"
 
 
 def secrets_of(url: str) -> set[str]:

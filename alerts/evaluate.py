@@ -235,6 +235,7 @@ class RuleEvaluator:
             self.unsaved.append(firing.event())
         for firings in by_rule.values():
             rule = firings[0].rule
+            firings.sort(key=lambda firing: firing.symbol)
             lines = [f.message() for f in firings[:LINES_PER_MESSAGE]]
             if len(firings) > LINES_PER_MESSAGE:
                 lines.append(f"and {len(firings) - LINES_PER_MESSAGE} more contracts")

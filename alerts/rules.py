@@ -48,6 +48,13 @@ class Rule:
     def from_dict(cls, data: dict) -> "Rule":
         """ValueError names what is wrong with a malformed entry."""
         rule = cls(**{**data, "notify_urls": tuple(data.get("notify_urls") or ())})
+        numbers = (rule.value, rule.cooldown_s, rule.window_s or 0)
+        if not all(_is_number(n) for n in numbers) or not _is_number(rule.id):
+            raise ValueError(f"rule {rule.id!r}: id, value, cooldown_s and window_s "
+                             "must be numbers")  # fmt: skip
+        texts = (rule.symbol, rule.base, rule.expiry, *rule.notify_urls)
+        if not all(t is None or isinstance(t, str) for t in texts):
+            raise ValueError(f"rule {rule.id}: names and URLs must be strings")
         if rule.field not in FIELDS or rule.condition not in CONDITIONS:
             raise ValueError(f"rule {rule.id}: unknown field or condition")
         if not rule.symbol and not (rule.base and rule.expiry):
@@ -147,6 +154,10 @@ class Watch:
         return (
             f"changed {change:+.2f} % in {number(window)} s (from {number(reference)})"
         )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def number(value: float) -> str:

@@ -110,7 +110,7 @@ class SystemAlerts:
     async def _apply(self, name: str, reading: Reading, now: float) -> None:
         problem = self.problems[name]
         if reading.active == problem.active:
-            if problem.claimed:
+            if problem.active and name != "redis":  # still there: keep the key
                 await self._redis(self.redis.expire(self._key(name), CLAIM_TTL_S))
             return
         problem.active = reading.active
@@ -147,7 +147,8 @@ class SystemAlerts:
         resolved = not reading.active
         title = f"[optiontracker] {self.exchange}: {PROBLEMS[name]}"
         title += " - resolved" if resolved else ""
-        body = f"{PROBLEMS[name].capitalize()} {when}. {reading.figures}."
+        figures = reading.figures[:1].upper() + reading.figures[1:]
+        body = f"{PROBLEMS[name].capitalize()} {when}. {figures}."
         log.log(logging.INFO if resolved else logging.WARNING, "%s: %s", title, body)
         self.sent += 1
         self.notifier.submit(title, body)

@@ -6,6 +6,8 @@ Everything runs as real processes on 127.0.0.1, as in production.
 """
 
 import json
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -68,3 +70,16 @@ def percentile(values: list[float], q: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def count_instructions(*argv: str) -> tuple[int, str]:
+    """(CPU instructions, stdout) of `python argv...` under valgrind: a count that
+    does not move with the load of a shared machine."""
+    out = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+         "--cachegrind-out-file=/dev/null", sys.executable, *argv],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )  # fmt: skip
+    refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr).group(1)
+    return int(refs.replace(",", "")), out.stdout

@@ -21,16 +21,15 @@ Needs `valgrind` on the PATH.
 
 import argparse
 import asyncio
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from harness import count_instructions  # noqa: E402
 
 from devtools.processes import free_port  # noqa: E402
 from devtools.simulators import SimulatorProcess  # noqa: E402
@@ -78,15 +77,11 @@ def flush_every(conflator, every: int) -> None:
 def counted(sim: SimulatorProcess, symbols_file: str, messages: int, args) -> tuple:
     """(instructions, messages) of one run of this script's child mode."""
     code = str(args.checkout or ROOT)
-    out = subprocess.run(
-        ["valgrind", "--tool=cachegrind", "--cache-sim=no",
-         "--cachegrind-out-file=/dev/null", sys.executable, __file__, "--child",
-         sim.ws_url, symbols_file, str(messages), str(args.flush_every), code],
-        capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+    instructions, out = count_instructions(
+        __file__, "--child", sim.ws_url, symbols_file, str(messages),
+        str(args.flush_every), code,
     )  # fmt: skip
-    refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr).group(1)
-    return int(refs.replace(",", "")), int(out.stdout.split()[-1])
+    return instructions, int(out.split()[-1])
 
 
 def main(args) -> None:

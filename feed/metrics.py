@@ -2,8 +2,9 @@
 from the feed's own event loop (no thread reads the runner while it changes it).
 
 The status figures (options.metrics), the contracts with data, the flush-duration
-histogram (feed.stats) and the system alerts' notifications. prometheus_client is
-imported only here, only when metrics are served.
+histogram (feed.stats), the notifications of the system alerts and the market rules,
+and the rules' checks and firings. prometheus_client is imported only here, only
+when metrics are served.
 """
 
 import asyncio
@@ -55,14 +56,29 @@ class FeedCollector:
         from prometheus_client.core import CounterMetricFamily
 
         alerts = self.runner.system_alerts
-        notifier = alerts.notifier if alerts else None
+        # The system alerts' notifier and the market rules' (alerts.evaluate).
+        notifiers = (alerts.notifier if alerts else None, self.runner.rules.notifier)
         for name, text in (
             ("sent", "Notifications delivered (one message to one destination)"),
             ("failed", "Notifications given up after their retry window"),
             ("dropped", "Notifications dropped by a full queue"),
         ):
             family = CounterMetricFamily(f"optiontracker_alerts_{name}", text)
-            family.add_metric([], getattr(notifier, name, 0))
+            family.add_metric([], sum(getattr(n, name, 0) for n in notifiers))
+            yield family
+        yield from self._rule_families(CounterMetricFamily)
+
+    def _rule_families(self, family_class):
+        rules = self.runner.rules
+        for name, value, text in (
+            ("evaluated", rules.evaluated,
+             "Market alert rule checks (a rule on a contract's changed value)"),
+            ("fired", rules.firings, "Market alert rule firings"),
+        ):  # fmt: skip
+            family = family_class(
+                f"optiontracker_alert_rules_{name}", text, labels=["exchange"]
+            )
+            family.add_metric([self.runner.exchange], value)
             yield family
 
 

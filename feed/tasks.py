@@ -1,14 +1,19 @@
-"""Celery tasks that keep the symbol universe current (schedules: docs/operations.md).
+"""Celery tasks that keep the symbol universe current (schedules: docs/operations.md),
+and the full deployment's notification delivery (docs/alerts.md).
 
 Only the Celery worker imports this module; the lean feed process never does. The
 work itself lives in feed.refresh, which `run_feed --refresh-minutes` shares.
 """
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
 
+from alerts import delivery
+from alerts.destinations import redact_url
+from alerts.send import deliver
 from feed.refresh import RefreshFailed, locked_refresh, roll_off_expired
 from options import clients, store
 
@@ -64,3 +69,30 @@ def sample_history(exchange: str = "bybit") -> str:
 
     interval, retention = settings.HISTORY_INTERVAL, settings.HISTORY_RETENTION
     return record(interval, retention, exchanges=[exchange])
+
+
+@shared_task(name="feed.tasks.send_notification", bind=True, max_retries=None)
+def send_notification(
+    self, title: str, body: str, urls: list[str], first_try: float | None = None
+) -> int:
+    """Deliver a message to each apprise URL, apprise running in the worker (which
+    has the memory the feed lacks); the destinations that failed are tried again
+    with the Notifier's backoff until its retry window closes. Returns how many
+    destinations received it in this try."""
+    first_try = first_try or time.time()
+    results = deliver([{"title": title, "body": body, "url": u} for u in urls])
+    again = []
+    for url, result in zip(urls, results, strict=True):
+        if not result["ok"]:
+            log.warning("notification %r to %s failed: %s",
+                        title, redact_url(url), result["error"])  # fmt: skip
+            again += [] if result["permanent"] else [url]
+    left = first_try + delivery.RETRY_WINDOW_S - time.time()
+    if again and left > 0:
+        delay = delivery.BACKOFF_S * 2**self.request.retries
+        delay = min(delay, delivery.BACKOFF_CAP_S, left)
+        raise self.retry(args=(title, body, again, first_try), countdown=delay)
+    if again:
+        log.error("notification %r not delivered to %d destination(s) within %.0f s",
+                  title, len(again), delivery.RETRY_WINDOW_S)  # fmt: skip
+    return sum(r["ok"] for r in results)

@@ -116,16 +116,16 @@ def feed_for(tmp_path, redis_url, migrated_database):
 
 @pytest.fixture(scope="session")
 def start_module_feed(tmp_path_factory, migrated_database):
-    """For module fixtures: start_module_feed(name, contracts=, rate=, simulator=)
-    starts a stack with its own Redis and a `run_feed` on it, and returns the feed
-    once it streams; the caller closes `feed.stack`."""
+    """For module fixtures: start_module_feed(name, *run_feed_args, contracts=,
+    rate=, simulator=) starts a stack with its own Redis and a `run_feed` on it, and
+    returns the feed once it streams; the caller closes `feed.stack`."""
 
-    def start(name: str, contracts=200, rate=4000, simulator=None) -> Feed:
+    def start(name: str, *args, contracts=200, rate=4000, simulator=None) -> Feed:
         stack = Stack(
             tmp_path_factory.mktemp(name), contracts, rate,
             simulator=simulator or simulator_home(rate), database=migrated_database,
         )  # fmt: skip
-        feed = Feed(stack, "--stale-after", "3").start()
+        feed = Feed(stack, "--stale-after", "3", *args).start()
         try:
             feed.wait_streaming()
         except BaseException:

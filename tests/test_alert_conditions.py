@@ -1,11 +1,13 @@
 """A rule's conditions, cooldown and window on one contract (alerts.rules), and the
 feed's evaluator picking the contracts a flush changed (alerts.evaluate)."""
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from alerts.delivery import Notifier, send_in_thread
 from alerts.evaluate import RuleEvaluator
 from alerts.rules import Rule, Watch
 from options.instruments import Instrument
@@ -111,7 +113,10 @@ def test_a_reload_keeps_the_state_of_unchanged_rules_only():
 @pytest.mark.parametrize(
     "entry",
     [{"id": 3, "field": "colour"}, {**rule().to_dict(), "id": 4, "field": "gamma"},
-     {**rule().to_dict(), "id": 5, "symbol": None}],
+     {**rule().to_dict(), "id": 5, "symbol": None},
+     {**rule().to_dict(), "id": 6, "value": "1200"},
+     {**rule().to_dict(), "id": 7, "cooldown_s": None},
+     {**rule().to_dict(), "id": 8, "symbol": 42}, {"id": 9}],
 )  # fmt: skip
 def test_a_malformed_rule_in_the_set_is_skipped_and_the_rest_loads(entry):
     evaluator = RuleEvaluator(None, "bybit", notifier=None)
@@ -130,3 +135,34 @@ def test_a_new_rule_starts_from_the_values_in_force():
     assert [f.message() for f in evaluator.fired] == [f"{SYMBOL} mark_iv 0.5 above 0.4"]
     evaluator.check({SYMBOL: {"mark": "110"}}, universe)
     assert evaluator.fired[-1].message() == f"{SYMBOL} mark 110 crossed 100 (from 90)"
+
+
+async def test_a_chain_rule_s_firings_in_one_flush_go_out_as_one_notification(
+    receiver,
+):
+    symbols = [f"BTC-27MAR26-{k}-C-USDT" for k in (60000, 70000, 80000)]
+    notifier = Notifier([], sender=send_in_thread)  # apprise in this process
+    evaluator = RuleEvaluator(None, "bybit", notifier)
+    chain = {
+        **rule(value=0.5).to_dict(),
+        "field": "mark_iv",
+        "symbol": None,
+        "base": "BTC",
+        "expiry": "2026-03-27",
+        "notify_urls": [receiver.url],
+    }
+    evaluator.load([chain])  # fmt: skip
+    rows = {s: {"mark_iv": f"0.{n + 6}"} for n, s in enumerate(symbols)}
+    evaluator.check(rows, instruments(*symbols))
+    evaluator.notify()
+    delivering = asyncio.create_task(notifier.run())
+    try:
+        await asyncio.to_thread(receiver.wait_for_titles, lambda titles: titles, 30)
+    finally:
+        delivering.cancel()
+    [sent] = receiver.received
+    assert sent["title"] == "bybit BTC 2026-03-27: mark_iv above 0.5"
+    assert sent["message"].splitlines() == [
+        f"{s} mark_iv 0.{n + 6} above 0.5" for n, s in enumerate(symbols)
+    ]
+    assert sorted(e["symbol"] for e in evaluator.unsaved) == symbols  # the stream's

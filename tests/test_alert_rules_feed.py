@@ -10,29 +10,45 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from devtools.processes import wait_for
+from devtools.processes import free_port, wait_for
 from feed.exchanges.bybit.listing import BybitListing
 from feed.refresh import refresh_universe
 from options import keys
+from tests.test_metrics import BYBIT, scrape
 
 RULES = "/api/alert-rules/"
 
 
+@pytest.fixture(scope="module")
+def module_feed(start_module_feed):
+    """One streaming feed for the module, with its metrics on a port; each test
+    watches contracts of its own."""
+    port = free_port()
+    feed = start_module_feed("rules", "--metrics-port", str(port), rate=2000)
+    feed.metrics = f"http://127.0.0.1:{port}/metrics"
+    yield feed
+    feed.stack.close()
+
+
 @pytest.fixture
-def feed(feed_for, settings, db):
-    """A streaming feed; this process's database knows its universe (the API
-    refuses rules on unknown contracts)."""
-    running = feed_for(contracts=200, rate=2000).start()
-    settings.REDIS_URL = running.stack.redis_url
-    refresh_universe(bases=["BTC"], listing=BybitListing(running.sim.rest_url))
-    running.wait_streaming()
-    return running
+def feed(module_feed, settings, db):
+    """The module's feed; this test's database knows its universe (the API refuses
+    rules on unknown contracts) and its rule changes go to the feed's Redis."""
+    settings.REDIS_URL = module_feed.stack.redis_url
+    refresh_universe(bases=["BTC"], listing=BybitListing(module_feed.sim.rest_url))
+    return module_feed
 
 
 @pytest.fixture
 def staff(django_user_model) -> Client:
     user = django_user_model.objects.create_user("ops", is_staff=True)
     return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+
+def contract(feed, n: int) -> str:
+    """The n-th BTC contract of the first expiry."""
+    expiry = feed.redis.zrange("ot:expiries:bybit:BTC", 0, 0)[0]
+    return feed.redis.zrange(f"ot:chain:bybit:BTC:{expiry}", n, n)[0]
 
 
 def set_mark(feed, symbol: str, mark: str) -> None:
@@ -42,27 +58,59 @@ def set_mark(feed, symbol: str, mark: str) -> None:
     wait_for(lambda: feed.redis.hget(key, "mark") == mark, 10, f"mark {mark}")
 
 
-def firings(feed) -> list[dict]:
-    return [fields for _, fields in feed.redis.xrange(keys.alert_events("bybit"))]
+def firings(feed, symbol: str) -> list[dict]:
+    entries = feed.redis.xrange(keys.alert_events("bybit"))
+    return [fields for _, fields in entries if fields["symbol"] == symbol]
 
 
-def in_force(feed, count: int) -> None:
-    wait_for(
-        lambda: f"{count} alert rules in force" in feed.log_tail(), 10, feed.log_tail
+def change_rules(feed, count: int, change, on_commit):
+    """Make a rule change (a callable; its result is returned), commit it, and wait
+    until the feed says `count` rules are in force."""
+    said = f"{count} alert rules in force"
+
+    def reloads() -> list[str]:
+        lines = feed.log.read_text().splitlines()
+        return [line for line in lines if "in force" in line]
+
+    before = len(reloads())
+
+    def loaded() -> bool:
+        lines = reloads()
+        return len(lines) > before and said in lines[-1]
+
+    with on_commit(execute=True):  # the rule set is published after the commit
+        result = change()
+    wait_for(loaded, 10, feed.log_tail)
+    return result
+
+
+def post(staff: Client, body: dict, url: str = RULES, method: str = "post"):
+    response = getattr(staff, method)(url, body, content_type="application/json")
+    assert response.status_code in (200, 201), response.content
+    return response.json()
+
+
+def counts(feed) -> tuple[float, float, float]:
+    """The feed's metrics: rule checks, firings, notifications sent."""
+    figures = scrape(feed.metrics)
+    return (
+        figures[("optiontracker_alert_rules_evaluated_total", BYBIT)],
+        figures[("optiontracker_alert_rules_fired_total", BYBIT)],
+        figures[("optiontracker_alerts_sent_total", ())],
     )
 
 
 def test_a_rule_fires_once_when_the_price_crosses_it_and_not_again_in_its_cooldown(
     feed, staff, receiver, django_capture_on_commit_callbacks
 ):
-    symbol = feed.redis.zrange("ot:chain:bybit:BTC:" + first_expiry(feed), 0, 0)[0]
+    symbol = contract(feed, 0)
     set_mark(feed, symbol, "100")
+    checked, fired, sent = counts(feed)
     body = {"symbol": symbol, "field": "mark", "condition": "crosses", "value": 1000,
             "cooldown_s": 600, "notify_urls": [receiver.url]}  # fmt: skip
-    with django_capture_on_commit_callbacks(execute=True):
-        response = staff.post(RULES, body, content_type="application/json")
-    assert response.status_code == 201, response.content
-    in_force(feed, 1)
+    made = change_rules(
+        feed, 1, lambda: post(staff, body), django_capture_on_commit_callbacks
+    )
     set_mark(feed, symbol, "2000")
     [title] = receiver.wait_for_titles(lambda titles: titles, 20)
     assert title == f"bybit {symbol}: mark crosses 1000"
@@ -72,38 +120,35 @@ def test_a_rule_fires_once_when_the_price_crosses_it_and_not_again_in_its_cooldo
     set_mark(feed, symbol, "100")
     set_mark(feed, symbol, "2000")
     time.sleep(2)  # several flushes and firing deliveries later
-    assert len(firings(feed)) == 1 and len(receiver.received) == 1
+    assert len(firings(feed, symbol)) == 1 and len(receiver.received) == 1
     [event] = staff.get("/api/alert-events/", {"symbol": symbol}).json()["results"]
-    assert event["rule"] == response.json()["id"] and event["value"] == 2000
+    assert event["rule"] == made["id"] and event["value"] == 2000
     assert event["message"] == message
+    # The feed's metrics count the checks, the firing and the notification.
+    now_checked, now_fired, now_sent = counts(feed)
+    assert now_checked >= checked + 4 and (now_fired, now_sent) == (fired + 1, sent + 1)
 
 
 def test_a_rule_change_takes_effect_within_5_seconds_without_a_restart(
     feed, staff, django_capture_on_commit_callbacks
 ):
-    symbol = feed.redis.zrange("ot:chain:bybit:BTC:" + first_expiry(feed), 0, 0)[0]
+    symbol = contract(feed, 1)
     set_mark(feed, symbol, "2000")
     body = {"symbol": symbol, "field": "mark", "condition": "above", "value": 5000,
             "cooldown_s": 600, "notify_urls": []}  # fmt: skip
-    with django_capture_on_commit_callbacks(execute=True):
-        made = staff.post(RULES, body, content_type="application/json").json()
-    in_force(feed, 1)
+    made = change_rules(
+        feed, 1, lambda: post(staff, body), django_capture_on_commit_callbacks
+    )
     time.sleep(1)
-    assert firings(feed) == []  # 2000 is not above 5000
+    assert firings(feed, symbol) == []  # 2000 is not above 5000
     changed_at = time.time()
+    url = f"{RULES}{made['id']}/"
     with django_capture_on_commit_callbacks(execute=True):
-        staff.patch(f"{RULES}{made['id']}/", {"value": 1500},
-                    content_type="application/json")  # fmt: skip
-    wait_for(lambda: firings(feed), 5, "the changed rule firing")
-    [event] = firings(feed)
+        post(staff, {"value": 1500}, url, "patch")
+    wait_for(lambda: firings(feed, symbol), 5, "the changed rule firing")
+    [event] = firings(feed, symbol)
     assert event["threshold"] == "1500" and event["message"].endswith("above 1500")
     assert int(event["ts"]) / 1000 - changed_at < 5
     # Disabled: the rule set is empty and the feed says so.
-    with django_capture_on_commit_callbacks(execute=True):
-        staff.patch(f"{RULES}{made['id']}/", {"enabled": False},
-                    content_type="application/json")  # fmt: skip
-    in_force(feed, 0)
-
-
-def first_expiry(feed) -> str:
-    return feed.redis.zrange("ot:expiries:bybit:BTC", 0, 0)[0]
+    disable = lambda: post(staff, {"enabled": False}, url, "patch")  # noqa: E731
+    change_rules(feed, 0, disable, django_capture_on_commit_callbacks)

@@ -186,3 +186,4 @@ def test_logs_show_a_url_without_its_secrets():
     assert redact_url("tgram://123:ABCDEF/-100") == "tgram://***/***"
     assert redact_url("json://u:p@127.0.0.1:8080/x?y=z") == "json://127.0.0.1:8080/***"
     assert redact_url("json://127.0.0.1:8080") == "json://127.0.0.1:8080/"
+    assert redact_url("json://127.0.0.1:8080/") == "json://127.0.0.1:8080/"

@@ -3,6 +3,8 @@ real `run_feed` when the simulator goes silent and when Redis stops, and from
 alerts.system's checks on the feed's status, sent once across processes."""
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import pytest
@@ -11,6 +13,7 @@ import redis.asyncio as aioredis
 from alerts.checks import REFRESH_FAILURES, STORM_COUNT
 from alerts.delivery import Notifier
 from alerts.system import SystemAlerts
+from devtools.processes import BASE_DIR
 from options import keys, store
 from options.clients import sync_client
 
@@ -31,7 +34,7 @@ def test_a_silent_exchange_alerts_once_and_its_recovery_once(feed_for, receiver)
     receiver.wait_for_titles(lambda titles: STALE in titles, 60)
     alert = receiver.received[receiver.titles().index(STALE)]
     assert "Feed stale since" in alert["message"]
-    assert "last exchange message" in alert["message"]
+    assert "Last exchange message" in alert["message"]
     time.sleep(3)  # still silent: nothing more about it
     feed.sim.control("silence", seconds=0)
     receiver.wait_for_titles(lambda titles: f"{STALE} - resolved" in titles, 60)
@@ -175,3 +178,21 @@ async def test_reconnects_without_data_are_the_stale_alerts_business(
     client = sync_client(redis_url)
     assert not client.keys(keys.alert("bybit", "*"))
     client.close()
+
+
+@pytest.mark.parametrize(
+    "env, said",
+    [
+        ({"NOTIFY_URLS": "hooks.example/s3cret"}, "is not an apprise URL"),
+        ({"TELEGRAM_BOT_TOKEN": "123:ABC"}, "need TELEGRAM_CHAT_ID as well"),
+    ],
+)
+def test_run_feed_refuses_malformed_alert_settings_at_start(redis_url, env, said):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_feed"], cwd=BASE_DIR, timeout=60,
+        env={"REDIS_URL": redis_url, "PATH": "", **env}, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert said in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout

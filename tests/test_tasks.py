@@ -17,6 +17,7 @@ from celery import Celery
 from django_celery_beat.models import PeriodicTask
 
 from devtools.processes import ManagedProcess, wait_for
+from devtools.receiver import Receiver
 from devtools.simulators import Simulator
 from devtools.stack import Stack
 from feed.exchanges.bybit import Bybit
@@ -278,3 +279,29 @@ def test_the_migration_schedules_every_task_with_an_expiry():
     for task in tasks.values():
         assert task.enabled and task.kwargs == '{"exchange": "bybit"}'
         assert 0 < task.expire_seconds <= 600, task.name
+
+
+# Notifications (feed.tasks.send_notification), to local receivers ---------------
+
+
+def test_the_notification_task_delivers_to_each_destination(worker):
+    with Receiver() as first, Receiver() as second:
+        worker.producer.send_task(
+            "feed.tasks.send_notification", expires=60,
+            args=["Rule fired", "BTC mark above 100", [first.url, second.url]],
+        )  # fmt: skip
+        for receiver in (first, second):
+            assert receiver.wait_for_titles(bool, 30) == ["Rule fired"]
+
+
+def test_the_notification_task_retries_until_the_receiver_is_back(worker):
+    receiver = Receiver()  # nothing listens yet
+    worker.producer.send_task(
+        "feed.tasks.send_notification", expires=60,
+        args=["Feed stale", "since 12:00:00 UTC", [receiver.url]],
+    )  # fmt: skip
+    failed = f"'Feed stale' to json://127.0.0.1:{receiver.port}/ failed"
+    # Two failed tries (the second 1 s after the first), then the service is back.
+    wait_for(lambda: worker.log_tail().count(failed) >= 2, 30, worker.log_tail)
+    with receiver:
+        assert receiver.wait_for_titles(bool, 30) == ["Feed stale"]
