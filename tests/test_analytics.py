@@ -7,6 +7,7 @@ import pytest
 
 from options.analytics import expiry_analytics, max_pain, wing_iv
 from options.gex import zero_crossing
+from options.quote import quote, strikes
 from options.rows import Chain, Tick, chain_rows
 from options.term import TermPoint, constant_maturities, constant_maturity
 
@@ -146,7 +147,7 @@ def test_an_empty_chain_has_no_numbers_but_its_convention():
 def test_a_delta_exactly_at_25_gives_its_own_iv():
     calls = [contract(100, "C", 100, 0.5, 0.5, 0, 0, 0),
              contract(110, "C", 100, 0.4, 0.25, 0, 0, 0)]  # fmt: skip
-    assert wing_iv(calls, 0.25) == 0.4
+    assert wing_iv([quote(t.values) for t in calls], 0.25) == 0.4
 
 
 def test_max_pain_on_a_tie_is_the_lower_strike():
@@ -156,10 +157,10 @@ def test_max_pain_on_a_tie_is_the_lower_strike():
         contract(100, "C", 100, 0.5, 0.5, 0, 0, 0),
     )
     # Pain: 90 -> 20, 100 -> 10 + 10, 110 -> 20. 100 is the only minimum.
-    assert max_pain(chain.rows) == 100
+    assert max_pain(strikes(chain.rows)) == 100
     flat = chain_of(contract(90, "C", 100, 0.5, 0.5, 0, 1, 0),
                     contract(95, "C", 100, 0.5, 0.5, 0, 0, 0))  # fmt: skip
-    assert max_pain(flat.rows) == 90
+    assert max_pain(strikes(flat.rows)) == 90
 
 
 def test_zero_gamma_with_several_crossings_is_the_one_nearest_the_forward():
