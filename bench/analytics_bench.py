@@ -20,9 +20,9 @@ import statistics
 import time
 
 import httpx
+from api_bench import serve, widest_expiry  # noqa: I001  (bench/ is on sys.path)
 
-from harness import Stack, percentile  # noqa: I001  (bench/ is on sys.path)
-from api_bench import serve, widest_expiry
+from harness import Stack, percentile
 
 from devtools.processes import Daphne
 
@@ -40,7 +40,8 @@ def main() -> None:
     try:
         feed.wait_streaming()
         expiry, strikes = widest_expiry(stack)
-        base = f"http://127.0.0.1:{serve(servers, 'tracker_project.asgi:application', stack)}"
+        port = serve(servers, "tracker_project.asgi:application", stack)
+        base = f"http://127.0.0.1:{port}"
         paths = {
             "analytics": "/api/analytics/bybit/BTC/",
             "analytics_expiry": f"/api/analytics/bybit/BTC/{expiry}/",
@@ -108,8 +109,10 @@ def server_times(redis_url: str, rounds: int = 200) -> dict:
 
 def report(times: dict, server: dict) -> None:
     for name, values in times.items():
-        print(f"{name:18s} p50 {statistics.median(values):6.2f} ms,"
-              f" p99 {percentile(values, 99):6.2f} ms ({len(values)} requests)")  # fmt: skip
+        p50, p99 = statistics.median(values), percentile(values, 99)
+        print(
+            f"{name:18s} p50 {p50:6.2f} ms, p99 {p99:6.2f} ms ({len(values)} requests)"
+        )
     ratio = statistics.median(times["analytics"]) / statistics.median(
         times["chain (reference)"]
     )
