@@ -47,6 +47,19 @@ def number(raw: str | None) -> float | None:
 
 
 def quote(values: Mapping[str, str]) -> Quote:
+    try:  # the common case, every value there and a number: no call per value
+        u, iv = float(values["underlying"]), float(values["mark_iv"])
+        delta, gamma = float(values["delta"]), float(values["gamma"])
+        oi, volume = float(values["oi"]), float(values["volume_24h"])
+    except (KeyError, ValueError):
+        return _quote(values)
+    total = u + iv + delta + gamma + oi + volume
+    if total - total != 0:  # an infinity or a nan among them
+        return _quote(values)
+    return Quote(u, iv if iv > 0 else None, delta, gamma, oi, volume)
+
+
+def _quote(values: Mapping[str, str]) -> Quote:
     get = values.get
     iv = number(get("mark_iv"))
     return Quote(

@@ -194,3 +194,12 @@ def test_constant_maturity_is_linear_in_total_variance():
     }
     # An expiry already past does not count.
     assert constant_maturity([TermPoint("x", -1, 0.9), *points[:2]], 7) == 0.5
+
+
+def test_a_value_that_is_not_a_finite_number_is_missing():
+    values = {"underlying": "100", "mark_iv": "nan", "delta": "0.5", "gamma": "inf",
+              "oi": "", "volume_24h": "2"}  # fmt: skip
+    assert quote(values) == (100.0, None, 0.5, None, None, 2.0)
+    whole = dict(values, mark_iv="0.5", gamma="0.01", oi="3")
+    assert quote(whole) == (100.0, 0.5, 0.5, 0.01, 3.0, 2.0)
+    assert quote(dict(whole, mark_iv="0")).mark_iv is None  # no quote, not 0 %
