@@ -7,6 +7,8 @@ options.analytics_read's (definitions: docs/analytics.md); the samples come from
 database (options.samples), so that endpoint runs on Django's whole path.
 """
 
+import orjson
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +19,7 @@ from api.analytics_serializers import (
     SamplesSerializer,
     UnderlyingAnalyticsSerializer,
 )
+from api.coalesce import coalescer
 from api.errors import bad_parameter, errors
 from api.fast import drf_data, json_handler
 from api.live_views import BASE, EXCHANGE, EXPIRY
@@ -131,6 +134,26 @@ async def history_data(query, exchange, base) -> dict:
     return await samples.read_samples(*names(exchange, base), *window)
 
 
-analytics_handler = json_handler(analytics_data, AnalyticsView)
-expiry_handler = json_handler(expiry_data, ExpiryAnalyticsView)
+def shared_handler(data, view_cls):
+    """A fast handler answering `data(query, *path)` as JSON, after the DRF view's
+    query check; identical concurrent requests share one computation (api.coalesce,
+    as the chain's do), since one underlying's analytics read all its contracts."""
+    allowed = view_cls().query_names()
+
+    async def handler(request, fmt, **path):
+        params.check_query(request.GET, allowed)
+        query = request.GET
+        key = (view_cls.__name__, *path.values(), *sorted(query.items()))
+
+        async def body() -> bytes:
+            return orjson.dumps(await data(query, **path))
+
+        found = await coalescer().run(key, body)
+        return HttpResponse(found, content_type="application/json")
+
+    return handler
+
+
+analytics_handler = shared_handler(analytics_data, AnalyticsView)
+expiry_handler = shared_handler(expiry_data, ExpiryAnalyticsView)
 history_handler = json_handler(history_data, AnalyticsHistoryView)

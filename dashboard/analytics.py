@@ -3,8 +3,8 @@ with the chain by consumers.ChainConsumer), and the term-structure page.
 
 A chain's analytics are computed at most once every ANALYTICS_EVERY_S per process,
 whatever the number of its sockets and the rate of its ticks: the first socket that
-asks after that reads the chain (only options.analytics.FIELDS) and computes; the
-others share the result.
+asks after that starts a computation (a read of options.quote.FIELDS only); every
+socket sends the latest finished one, so no message waits on it.
 """
 
 import asyncio
@@ -21,21 +21,42 @@ log = logging.getLogger(__name__)
 
 ANALYTICS_EVERY_S = 1.0
 
+
+class Computed:
+    """One chain's latest analytics in this process, and the computation under way."""
+
+    __slots__ = ("started", "task", "latest")
+
+    def __init__(self):
+        self.started = 0.0
+        self.task: asyncio.Future | None = None
+        self.latest: dict | None = None
+
+
 _computed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 async def chain_analytics(exchange: str, base: str, expiry: str) -> dict | None:
-    """One expiry's analytics (options.analytics_read), at most ANALYTICS_EVERY_S
-    old; None when Redis has no such chain or cannot be read."""
+    """One expiry's analytics (options.analytics_read); None when Redis has no such
+    chain or cannot be read. Starts a new computation when the last one started
+    ANALYTICS_EVERY_S ago, and answers with the latest finished one without
+    waiting for it (a socket's message never waits on the computation), except
+    when none has finished yet."""
     cache = _computed.setdefault(asyncio.get_running_loop(), {})
     key = (exchange, base, expiry)
-    started, task = cache.get(key, (0.0, None))
-    if task is None or time.monotonic() - started >= ANALYTICS_EVERY_S:
+    entry = cache.get(key)
+    if entry is None:
         if len(cache) > 256:  # chains nobody watches any more
             cache.clear()
-        task = asyncio.ensure_future(_compute(exchange, base, expiry))
-        cache[key] = (time.monotonic(), task)
-    return await asyncio.shield(task)
+        entry = cache[key] = Computed()
+    if entry.task is not None and entry.task.done():
+        entry.latest, entry.task = entry.task.result(), None
+    if entry.task is None and time.monotonic() - entry.started >= ANALYTICS_EVERY_S:
+        entry.started = time.monotonic()
+        entry.task = asyncio.ensure_future(_compute(exchange, base, expiry))
+    if entry.latest is None and entry.task is not None:
+        return await asyncio.shield(entry.task)
+    return entry.latest
 
 
 async def _compute(exchange: str, base: str, expiry: str) -> dict | None:

@@ -1,7 +1,7 @@
 """The analytics traders read off a chain, as pure functions over the read model's
-rows (options.rows): forward, ATM, 25-delta skew, put/call ratios, max pain, and
-gamma exposure (options.gex); the term structure is options.term's. No I/O:
-options.analytics_read feeds them.
+rows (options.rows, parsed once into options.quote's Strikes): forward, ATM, 25-delta
+skew, put/call ratios, max pain, and gamma exposure (options.gex); the term structure
+is options.term's. No I/O: options.analytics_read feeds them.
 
 The definitions are the API's (docs/analytics.md): numbers keep the store's units
 (an IV is the fraction the exchange sends), and a number that cannot be computed
@@ -12,58 +12,55 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from options.gex import DEFAULT_CONVENTION, Gex, gex, gex_dict, number
-from options.rows import Chain, ChainRow, Tick, atm_index
+from options.gex import DEFAULT_CONVENTION, Gex, gex, gex_dict
+from options.quote import FIELDS, Quote, Strike, strikes
+from options.rows import Chain, atm_index
 
-# What the analytics read of each contract (the read model reads only these).
-FIELDS = ("underlying", "mark_iv", "delta", "gamma", "oi", "volume_24h")
+__all__ = ["FIELDS", "ExpiryAnalytics", "Totals", "expiry_analytics"]
 WING_DELTA = 0.25
-
-
-def mark_iv(tick: Tick | None) -> float | None:
-    """The mark IV; None without one (an IV of 0 is no quote, not a 0 % IV)."""
-    if tick is None:
-        return None
-    iv = number(tick.values, "mark_iv")
-    return iv if iv is not None and iv > 0 else None
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator > 0 else None
 
 
+def quotes(chain: Sequence[Strike]) -> list[Quote]:
+    """Every contract's quote, by strike, call first."""
+    return [q for s in chain for q in (s.call, s.put) if q is not None]
+
+
 # Forward and ATM -------------------------------------------------------------------
 
 
-def forward(ticks: Iterable[Tick]) -> float | None:
+def forward(found: Iterable[Quote]) -> float | None:
     """The median of the positive `underlying` values of the contracts (the lower
     middle one for an even count)."""
-    values = sorted(u for t in ticks if (u := number(t.values, "underlying")) and u > 0)
+    values = sorted(q.underlying for q in found if q.underlying and q.underlying > 0)
     return values[(len(values) - 1) // 2] if values else None
 
 
-def atm(rows: Sequence[ChainRow], fwd: float | None) -> tuple[float | None, ...]:
+def atm(chain: Sequence[Strike], fwd: float | None) -> tuple[float | None, ...]:
     """(ATM strike, ATM IV): the listed strike nearest the forward (the lower one on
     a tie) and the mean of its call's and put's mark IVs (the one present when only
     one is; None when neither is)."""
-    i = None if fwd is None else atm_index([row.strike for row in rows], fwd)
+    i = None if fwd is None else atm_index([s.strike for s in chain], fwd)
     if i is None:
         return None, None
-    ivs = [iv for t in (rows[i].call, rows[i].put) if (iv := mark_iv(t)) is not None]
-    return rows[i].strike, (sum(ivs) / len(ivs) if ivs else None)
+    ivs = [q.mark_iv for q in (chain[i].call, chain[i].put) if q and q.mark_iv]
+    return chain[i].strike, (sum(ivs) / len(ivs) if ivs else None)
 
 
 # 25-delta skew ---------------------------------------------------------------------
 
 
-def wing_iv(ticks: Iterable[Tick], target: float) -> float | None:
+def wing_iv(found: Iterable[Quote], target: float) -> float | None:
     """Mark IV interpolated linearly in delta between the two contracts whose deltas
     bracket `target`: the nearest delta at or below it and the nearest at or above
     (ties go to the lower strike). Contracts without a delta or a mark IV do not
     count; None when nothing brackets the target."""
     below = above = None
-    for tick in ticks:
-        delta, iv = number(tick.values, "delta"), mark_iv(tick)
+    for q in found:
+        delta, iv = q.delta, q.mark_iv
         if delta is None or iv is None:
             continue
         if delta <= target and (below is None or delta > below[0]):
@@ -78,10 +75,10 @@ def wing_iv(ticks: Iterable[Tick], target: float) -> float | None:
     return below[1] + weight * (above[1] - below[1])
 
 
-def skew(rows: Sequence[ChainRow], atm_iv: float | None) -> tuple[float | None, ...]:
+def skew(chain: Sequence[Strike], atm_iv: float | None) -> tuple[float | None, ...]:
     """(call25, put25, RR25, BF25)."""
-    call25 = wing_iv((r.call for r in rows if r.call), WING_DELTA)
-    put25 = wing_iv((r.put for r in rows if r.put), -WING_DELTA)
+    call25 = wing_iv((s.call for s in chain if s.call), WING_DELTA)
+    put25 = wing_iv((s.put for s in chain if s.put), -WING_DELTA)
     if call25 is None or put25 is None:
         return call25, put25, None, None
     bf25 = None if atm_iv is None else (call25 + put25) / 2 - atm_iv
@@ -100,14 +97,14 @@ class Totals:
     call_volume: float = 0.0
     put_volume: float = 0.0
 
-    def add(self, rows: Iterable[ChainRow]) -> "Totals":
-        for row in rows:
-            if row.call:
-                self.call_oi += number(row.call.values, "oi") or 0.0
-                self.call_volume += number(row.call.values, "volume_24h") or 0.0
-            if row.put:
-                self.put_oi += number(row.put.values, "oi") or 0.0
-                self.put_volume += number(row.put.values, "volume_24h") or 0.0
+    def add(self, chain: Iterable[Strike]) -> "Totals":
+        for s in chain:
+            if s.call:
+                self.call_oi += s.call.oi or 0.0
+                self.call_volume += s.call.volume or 0.0
+            if s.put:
+                self.put_oi += s.put.oi or 0.0
+                self.put_volume += s.put.volume or 0.0
         return self
 
     def merge(self, other: "Totals") -> "Totals":
@@ -127,34 +124,32 @@ class Totals:
         return ratio(self.put_volume, self.call_volume)
 
 
-def max_pain(rows: Sequence[ChainRow]) -> float | None:
+def max_pain(chain: Sequence[Strike]) -> float | None:
     """The listed strike S minimising the sum over calls of OI x max(S - K, 0) plus
     over puts of OI x max(K - S, 0) (the lower strike on a tie); None when no
-    contract has open interest. Rows in strike order, one pass with running sums
-    (a chain of 100 strikes summed strike by strike cost a millisecond)."""
-    call_oi = [_oi(r.call) for r in rows]
-    put_oi = [_oi(r.put) for r in rows]
+    contract has open interest. One pass with running sums, strikes ascending."""
+    call_oi = [_oi(s.call) for s in chain]
+    put_oi = [_oi(s.put) for s in chain]
     if not any(call_oi) and not any(put_oi):
         return None
     below_oi = below_value = 0.0  # calls struck below S: sum of OI, of OI x K
     above_oi = sum(put_oi)  # puts struck at or above S
-    above_value = sum(oi * r.strike for oi, r in zip(put_oi, rows, strict=True))
+    above_value = sum(oi * s.strike for oi, s in zip(put_oi, chain, strict=True))
     best, best_pain = None, math.inf
-    for i, row in enumerate(rows):
-        s = row.strike
-        pain = s * below_oi - below_value + above_value - s * above_oi
+    for i, s in enumerate(chain):
+        k = s.strike
+        pain = k * below_oi - below_value + above_value - k * above_oi
         if pain < best_pain:
-            best, best_pain = s, pain
+            best, best_pain = k, pain
         below_oi += call_oi[i]
-        below_value += call_oi[i] * s
+        below_value += call_oi[i] * k
         above_oi -= put_oi[i]
-        above_value -= put_oi[i] * s
+        above_value -= put_oi[i] * k
     return best
 
 
-def _oi(tick: Tick | None) -> float:
-    oi = None if tick is None else number(tick.values, "oi")
-    return oi if oi and oi > 0 else 0.0
+def _oi(q: Quote | None) -> float:
+    return q.oi if q is not None and q.oi and q.oi > 0 else 0.0
 
 
 # One expiry ------------------------------------------------------------------------
@@ -177,28 +172,28 @@ class ExpiryAnalytics:
     gex: Gex
 
     def as_dict(self, gex_by_strike: bool = True) -> dict:
-        profile = self.gex
-        out = {
+        return {
             "expiry": self.expiry, "forward": self.forward,
             "atm_strike": self.atm_strike, "atm_iv": self.atm_iv,
             "call25_iv": self.call25_iv, "put25_iv": self.put25_iv,
             "rr25": self.rr25, "bf25": self.bf25,
             "pcr_oi": self.totals.pcr_oi, "pcr_volume": self.totals.pcr_volume,
             "max_pain": self.max_pain,
-            **gex_dict(profile, self.forward, gex_by_strike),
+            **gex_dict(self.gex, self.forward, gex_by_strike),
         }  # fmt: skip
-        return out
 
 
-def expiry_analytics(chain: Chain, convention: str = DEFAULT_CONVENTION):
+def expiry_analytics(
+    chain: Chain, convention: str = DEFAULT_CONVENTION
+) -> ExpiryAnalytics:
     """Every analytic of one expiry's chain (read with at least FIELDS)."""
-    rows = chain.rows
-    fwd = forward(chain.ticks())
-    atm_strike, atm_iv = atm(rows, fwd)
-    call25, put25, rr25, bf25 = skew(rows, atm_iv)
+    listed = strikes(chain.rows)
+    fwd = forward(quotes(listed))
+    atm_strike, atm_iv = atm(listed, fwd)
+    call25, put25, rr25, bf25 = skew(listed, atm_iv)
     return ExpiryAnalytics(
         expiry=chain.expiry, forward=fwd, atm_strike=atm_strike, atm_iv=atm_iv,
         call25_iv=call25, put25_iv=put25, rr25=rr25, bf25=bf25,
-        totals=Totals().add(rows), max_pain=max_pain(rows),
-        gex=gex(rows, convention),
+        totals=Totals().add(listed), max_pain=max_pain(listed),
+        gex=gex(listed, convention),
     )  # fmt: skip

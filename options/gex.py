@@ -1,29 +1,16 @@
 """Gamma exposure: by strike, in USD per 1 % move of the underlying, under a named
 dealer-positioning convention; its total, largest strikes and zero-gamma strike.
-Pure, over the read model's rows (options.rows); definitions in docs/analytics.md.
+Pure, over options.quote's Strikes; definitions in docs/analytics.md.
 """
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from options.rows import ChainRow, Tick
+from options.quote import Quote, Strike
 
 CONVENTIONS = ("classic", "short")  # who dealers are assumed to be; classic first
 DEFAULT_CONVENTION = "classic"
 MOVE = 0.01  # GEX is per 1 % move of the underlying
-
-
-def number(values: Mapping[str, str], name: str) -> float | None:
-    """A store field as a float; None when absent, empty or not a finite number."""
-    raw = values.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 # Gamma exposure --------------------------------------------------------------------
@@ -51,30 +38,26 @@ class Gex:
         return zero_crossing(self.by_strike, fwd)
 
 
-def contract_gex(tick: Tick | None, sign: int) -> float | None:
+def contract_gex(q: Quote | None, sign: int) -> float | None:
     """sign x gamma x OI x U^2 x 1 %, U being the contract's own underlying."""
-    if tick is None:
+    if q is None or q.gamma is None or q.oi is None or q.underlying is None:
         return None
-    values = tick.values
-    gamma, oi = number(values, "gamma"), number(values, "oi")
-    u = number(values, "underlying")
-    if gamma is None or oi is None or u is None:
-        return None
-    return sign * gamma * oi * u * u * MOVE
+    return sign * q.gamma * q.oi * q.underlying * q.underlying * MOVE
 
 
-def gex(rows: Sequence[ChainRow], convention: str) -> Gex:
+def gex(chain: Sequence[Strike], convention: str) -> Gex:
     """`classic`: dealers long calls and short puts (calls +, puts -); `short`:
     dealers short both (all -)."""
     if convention not in CONVENTIONS:
         raise ValueError(f"unknown GEX convention {convention!r}")
-    put_sign = -1
     call_sign = 1 if convention == "classic" else -1
     by_strike = []
-    for row in rows:
-        parts = [contract_gex(row.call, call_sign), contract_gex(row.put, put_sign)]
-        known = [p for p in parts if p is not None]
-        by_strike.append((row.strike, sum(known) if known else None))
+    for s in chain:
+        call, put = contract_gex(s.call, call_sign), contract_gex(s.put, -1)
+        if call is None and put is None:
+            by_strike.append((s.strike, None))
+        else:
+            by_strike.append((s.strike, (call or 0.0) + (put or 0.0)))
     return Gex(convention, tuple(by_strike))
 
 

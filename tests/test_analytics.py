@@ -7,6 +7,7 @@ import pytest
 
 from options.analytics import expiry_analytics, max_pain, wing_iv
 from options.gex import zero_crossing
+from options.quote import quote, strikes
 from options.rows import Chain, Tick, chain_rows
 from options.term import TermPoint, constant_maturities, constant_maturity
 
@@ -146,7 +147,7 @@ def test_an_empty_chain_has_no_numbers_but_its_convention():
 def test_a_delta_exactly_at_25_gives_its_own_iv():
     calls = [contract(100, "C", 100, 0.5, 0.5, 0, 0, 0),
              contract(110, "C", 100, 0.4, 0.25, 0, 0, 0)]  # fmt: skip
-    assert wing_iv(calls, 0.25) == 0.4
+    assert wing_iv([quote(t.values) for t in calls], 0.25) == 0.4
 
 
 def test_max_pain_on_a_tie_is_the_lower_strike():
@@ -156,10 +157,10 @@ def test_max_pain_on_a_tie_is_the_lower_strike():
         contract(100, "C", 100, 0.5, 0.5, 0, 0, 0),
     )
     # Pain: 90 -> 20, 100 -> 10 + 10, 110 -> 20. 100 is the only minimum.
-    assert max_pain(chain.rows) == 100
+    assert max_pain(strikes(chain.rows)) == 100
     flat = chain_of(contract(90, "C", 100, 0.5, 0.5, 0, 1, 0),
                     contract(95, "C", 100, 0.5, 0.5, 0, 0, 0))  # fmt: skip
-    assert max_pain(flat.rows) == 90
+    assert max_pain(strikes(flat.rows)) == 90
 
 
 def test_zero_gamma_with_several_crossings_is_the_one_nearest_the_forward():
@@ -193,3 +194,12 @@ def test_constant_maturity_is_linear_in_total_variance():
     }
     # An expiry already past does not count.
     assert constant_maturity([TermPoint("x", -1, 0.9), *points[:2]], 7) == 0.5
+
+
+def test_a_value_that_is_not_a_finite_number_is_missing():
+    values = {"underlying": "100", "mark_iv": "nan", "delta": "0.5", "gamma": "inf",
+              "oi": "", "volume_24h": "2"}  # fmt: skip
+    assert quote(values) == (100.0, None, 0.5, None, None, 2.0)
+    whole = dict(values, mark_iv="0.5", gamma="0.01", oi="3")
+    assert quote(whole) == (100.0, 0.5, 0.5, 0.01, 3.0, 2.0)
+    assert quote(dict(whole, mark_iv="0")).mark_iv is None  # no quote, not 0 %

@@ -143,3 +143,15 @@ def test_a_bad_history_range_is_a_400(stack):  # noqa: F811
     later = {"since": "2026-11-30T12:00:00Z", "until": "2026-11-30T11:00:00Z"}
     assert "after" in error_of(client.get(url, later), 400, "since")["message"]
     error_of(client.get(url, {"step": "60"}), 400, "step")
+
+
+@pytest.mark.django_db
+def test_the_term_page_serves_its_data_and_404s_for_an_unknown_base(stack):  # noqa: F811
+    assert Client().get("/term/bybit/DOGE/").status_code == 404
+    body = Client().get("/term/bybit/BTC/", {"format": "json"}).json()
+    assert body["base"] == "BTC" and set(body["constant_maturity"]) == {
+        "7", "30", "60", "90",
+    }  # fmt: skip
+    assert body["history"]["samples"] == [] and body["history"]["enabled"] is False
+    page = Client().get("/term/bybit/BTC/")
+    assert page.status_code == 200 and b'id="term-data"' in page.content
