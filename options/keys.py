@@ -52,3 +52,17 @@ def universe_channel(exchange: str) -> str:
     """Pub/sub channel: the symbol universe of an exchange changed (refresh, admin,
     expiry). The message is a short reason; the feed reloads the universe when told."""
     return f"{PREFIX}:universe:{exchange}"
+
+
+def contracts(exchange: str, base: str) -> str:
+    """Hash: the universe the feed subscribes, one base coin: symbol -> the listed
+    fields (options.contracts). Written by every refresh and the admin; read by the
+    feed, which needs no database."""
+    return f"{PREFIX}:contracts:{exchange}:{base}"
+
+
+def contract_bases(exchange: str) -> str:
+    """Hash: base coin -> how many contracts its `contracts` hash holds (0: none
+    tracked). A base missing here is unknown (a Redis that lost its data), which the
+    feed tells apart from a base whose contracts all left."""
+    return f"{PREFIX}:contracts:{exchange}"

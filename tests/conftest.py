@@ -13,7 +13,7 @@ import redis
 from devtools.database import MigratedDatabase
 from devtools.localredis import LocalRedis
 from devtools.simulators import SimulatorThread
-from devtools.stack import Feed, Stack
+from devtools.stack import CoreFeed, Feed, Stack
 from options import keys
 
 # Up to this rate the simulator is served from a thread of the test process (no
@@ -92,16 +92,20 @@ def make_simulator():
 def feed_for(tmp_path, redis_url, migrated_database):
     """`run_feed` (not started) against a new simulator: feed_for(*run_feed_args,
     contracts=, rate=, redis_url=, simulator="thread"|"process" (by default by the
-    rate)). Its stack's database and logs live in tmp_path."""
+    rate), core=True for `python -m feed`). Its stack's database and logs live in
+    tmp_path."""
     stacks = []
 
-    def make(*args: str, contracts=200, rate=4000, redis_url=redis_url, simulator=None):
+    def make(
+        *args: str, contracts=200, rate=4000, redis_url=redis_url, simulator=None,
+        core=False,
+    ):  # fmt: skip
         stack = Stack(
             tmp_path / f"stack{len(stacks)}", contracts, rate, redis_url=redis_url,
             simulator=simulator or simulator_home(rate), database=migrated_database,
         )  # fmt: skip
         stacks.append(stack)
-        return Feed(stack, "--stale-after", "3", *args)
+        return (CoreFeed if core else Feed)(stack, "--stale-after", "3", *args)
 
     yield make
     for stack in stacks:

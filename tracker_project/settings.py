@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 
+from feed.config import DEFAULTS as FEED_DEFAULTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -95,7 +97,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Redis: the store, the channel layer and the Celery broker.
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = env.str("REDIS_URL", default=FEED_DEFAULTS["REDIS_URL"])
 
 # Channels: the pub/sub layer is built for broadcast (one chain, many browsers). The
 # feed publishes to it without importing channels: see options/live.py.
@@ -154,18 +156,22 @@ TRACKER_REFRESH_MAX_RETRIES = env.int("TRACKER_REFRESH_MAX_RETRIES", default=3)
 TRACKER_REFRESH_RETRY_BACKOFF = env.int("TRACKER_REFRESH_RETRY_BACKOFF", default=20)
 # The refresh lock outlives a stuck refresh by this much at most (a 403 ban alone
 # can hold a refresh for 10 minutes); the task's hard time limit stays below it.
-TRACKER_REFRESH_LOCK_SECONDS = env.int("TRACKER_REFRESH_LOCK_SECONDS", default=1200)
+TRACKER_REFRESH_LOCK_SECONDS = env.int(
+    "TRACKER_REFRESH_LOCK_SECONDS",
+    default=int(FEED_DEFAULTS["TRACKER_REFRESH_LOCK_SECONDS"]),
+)
 # The admin calls a contract's tick fresh when the feed wrote it this recently.
 TRACKER_TICK_FRESH_SECONDS = env.int("TRACKER_TICK_FRESH_SECONDS", default=60)
 # Symbol refresh end
 
 # Exchanges
-BYBIT_REST_URL = env.str("BYBIT_REST_URL", default="https://api.bybit.com")
-BYBIT_WS_URL = env.str(
-    "BYBIT_WS_URL", default="wss://stream.bybit.com/v5/public/option"
+# The Django-free feed core (`python -m feed`) reads the same names: feed/config.py.
+BYBIT_REST_URL = env.str("BYBIT_REST_URL", default=FEED_DEFAULTS["BYBIT_REST_URL"])
+BYBIT_WS_URL = env.str("BYBIT_WS_URL", default=FEED_DEFAULTS["BYBIT_WS_URL"])
+TRACKER_UNDERLYINGS = env.list(
+    "TRACKER_UNDERLYINGS", default=FEED_DEFAULTS["TRACKER_UNDERLYINGS"].split(",")
 )
-TRACKER_UNDERLYINGS = env.list("TRACKER_UNDERLYINGS", default=["BTC", "ETH", "SOL"])
-TRACKER_FIELDS = env.str("TRACKER_FIELDS", default="full")
+TRACKER_FIELDS = env.str("TRACKER_FIELDS", default=FEED_DEFAULTS["TRACKER_FIELDS"])
 
 # Security for public deployments (check --deploy names these when unset).
 SECURE_CONTENT_TYPE_NOSNIFF = True
