@@ -35,13 +35,21 @@ USE_I18N = False
 # Applications. The feed processes (`run_feed`, `refresh_symbols`) set
 # TRACKER_FEED_ONLY=1 through manage.py and load only what they need: every other
 # app's import costs resident memory for no use there.
+# The Celery worker (`celery -A tracker_project.worker`, tracker_project/worker.py)
+# sets TRACKER_CELERY_WORKER=1 and loads the apps whose tasks and models it runs:
+# an app that adds tasks adds itself to WORKER_APPS.
 FEED_ONLY = env.bool("TRACKER_FEED_ONLY", default=False)
+CELERY_WORKER = env.bool("TRACKER_CELERY_WORKER", default=False)
 FEED_APPS = ["options", "feed"]
+WORKER_APPS = ["django_celery_beat", *FEED_APPS]
 if FEED_ONLY:
     INSTALLED_APPS = FEED_APPS
+elif CELERY_WORKER:
+    INSTALLED_APPS = WORKER_APPS
 else:
+    # No "daphne" app: it imports daphne's server (Twisted, 15 MB) into every
+    # process; the web runs under uvicorn (docker-compose.yml) or the daphne command.
     INSTALLED_APPS = [
-        "daphne",
         "django.contrib.admin",
         "django.contrib.auth",
         "django.contrib.contenttypes",
