@@ -10,6 +10,7 @@ universe from Redis afterwards (options.contracts), where every refresh writes i
 import asyncio
 import logging
 import os
+import re
 import signal
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -22,6 +23,7 @@ from options.fields import profile_fields
 from options.instruments import Instrument
 
 log = logging.getLogger("feed")
+SHARD_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def add_arguments(parser) -> None:
@@ -49,6 +51,11 @@ def add_arguments(parser) -> None:
         "Celery; skipped while another refresh is recent)",
     )  # fmt: skip
     parser.add_argument(
+        "--shard", default="", metavar="NAME",
+        help="one of several feeds side by side on one Redis, each with its own "
+        "--underlyings: its status goes to ot:feed:{exchange}:{NAME}",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-publish", action="store_true",
         help="do not publish live updates for the dashboard (minimal deployment)",
     )  # fmt: skip
@@ -64,6 +71,8 @@ def check(opts: dict):
     bases = underlyings(opts["underlyings"])
     if not bases:
         raise ValueError("--underlyings names no base coin")
+    if opts["shard"] and not SHARD_NAME.fullmatch(opts["shard"]):
+        raise ValueError("--shard takes letters, digits, '-' and '_'")
     return adapter, fields, bases
 
 
@@ -73,7 +82,8 @@ def build_runner(opts: dict, instruments: Sequence[Instrument] = ()) -> FeedRunn
     runner = FeedRunner(
         adapter, instruments, opts["redis_url"], fields,
         flush_ms=opts["flush_ms"], stale_after=opts["stale_after"],
-        publish=not opts["no_publish"],
+        publish=not opts["no_publish"], shard=opts["shard"],
+        bases=bases if opts["shard"] else None,
     )  # fmt: skip
 
     runner.universe_loader = partial(load_universe, runner, bases)

@@ -5,7 +5,8 @@ hash every second (options.keys.feed); a heartbeat older than `--max-age` second
 none, means the process is stuck or gone. `waiting` (no universe yet) is healthy:
 the feed is alive and the refresh is what to look at.
 
-    python -m feed.health [--exchange bybit] [--max-age 10] [--redis-url URL]
+    python -m feed.health [--exchange bybit] [--shard NAME] [--max-age 10]
+        [--redis-url URL]
 """
 
 import argparse
@@ -15,12 +16,13 @@ import time
 from redis.exceptions import RedisError
 
 from feed.config import setting
-from options import keys
+from options import store
 
 
-def check(client, exchange: str, max_age_s: float) -> str:
+def check(client, exchange: str, max_age_s: float, shard: str = "") -> str:
     """'' when healthy, else what is wrong."""
-    state, heartbeat = client.hmget(keys.feed(exchange), "state", "heartbeat_ts")
+    key = store.status_key(exchange, shard)
+    state, heartbeat = client.hmget(key, "state", "heartbeat_ts")
     if heartbeat is None:
         return f"no status for {exchange} in Redis"
     age = time.time() - int(heartbeat) / 1000
@@ -33,13 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m feed.health")
     parser.add_argument("--exchange", default="bybit")
     parser.add_argument("--max-age", type=float, default=10.0)
+    parser.add_argument("--shard", default="", help="the feed's --shard, if any")
     parser.add_argument("--redis-url", default=setting("REDIS_URL"))
     args = parser.parse_args(argv)
     from options.clients import sync_client
 
     client = sync_client(args.redis_url)
     try:
-        problem = check(client, args.exchange, args.max_age)
+        problem = check(client, args.exchange, args.max_age, args.shard)
     except (RedisError, OSError) as exc:
         problem = f"Redis: {exc}"
     finally:

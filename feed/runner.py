@@ -58,9 +58,14 @@ class FeedRunner:
         stale_after: float = 15.0,
         publish: bool = True,
         universe_loader: Callable[[], Sequence[Instrument]] | None = None,
+        shard: str = "",
+        bases: Sequence[str] | None = None,
     ):
         self.adapter = adapter
         self.exchange = adapter.name
+        # One of several feeds side by side: its own status hash, and the chain
+        # indexes of its own base coins only (None: every base of the exchange).
+        self.shard, self.bases = shard, bases
         self.instruments = {i.symbol: i for i in instruments}
         self.redis = feed_client(redis_url)
         self.writer = store.TickWriter(self.redis, self.exchange)
@@ -298,7 +303,7 @@ class FeedRunner:
 
     async def _rewrite_all(self) -> None:
         await store.a_replace_index(
-            self.redis, self.exchange, self.instruments.values()
+            self.redis, self.exchange, self.instruments.values(), self.bases
         )
         written = 0
         for rows in self.conflator.take_all(FLUSH_CHUNK):
@@ -374,8 +379,8 @@ class FeedRunner:
     async def write_status(self) -> None:
         """Write the status hash; a missing one means Redis lost our state."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(keys.feed(self.exchange))
-        store.queue_status(pipe, self.exchange, self.status())
+        pipe.exists(store.status_key(self.exchange, self.shard))
+        store.queue_status(pipe, self.exchange, self.status(), self.shard)
         # Whoever refreshes the universe (Celery or --refresh-minutes) records the
         # outcome there; the feed's status shows it a second later.
         pipe.hmget(keys.refresh(self.exchange), "state", "last_error")

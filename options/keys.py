@@ -38,6 +38,17 @@ def feed(exchange: str) -> str:
     return f"{PREFIX}:feed:{exchange}"
 
 
+def feed_shard(exchange: str, shard: str) -> str:
+    """Hash: the status of one of several feeds side by side (`--shard NAME`, each
+    with its own base coins), the fields of `feed`."""
+    return f"{PREFIX}:feed:{exchange}:{shard}"
+
+
+def feed_shards(exchange: str) -> str:
+    """Set: the names of the shards that have written a status."""
+    return f"{PREFIX}:feeds:{exchange}"
+
+
 def refresh(exchange: str) -> str:
     """Hash: the outcome of the last symbol refreshes (options.store.REFRESH_FIELDS)."""
     return f"{PREFIX}:refresh:{exchange}"
