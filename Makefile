@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 VENDOR := dashboard/static/dashboard/vendor
 
-.PHONY: demo run test lint bench bench-tools clean static chromium
+.PHONY: demo run test lint bench bench-tools clean static chromium measure-memory
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: static bench-tools
 	$(PY) bench/resubscribe_bench.py
 	$(PY) bench/dashboard_bench.py
 	$(PY) bench/api_bench.py
+
+# The three deployments' memory, each started from its compose file (README).
+measure-memory: static chromium
+	$(PY) bench/measure_memory.py
 
 clean:
 	rm -rf $(VENV) var staticfiles node_modules $(VENDOR)

@@ -161,3 +161,9 @@ class FeedStatusSerializer(serializers.Serializer):
     heartbeat_at = serializers.DateTimeField(allow_null=True)
     heartbeat_age_ms = serializers.IntegerField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
+    shards = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="with several feeds side by side (run_feed --shard NAME), each "
+        "one's status: `shard` (its name) and the fields above; the fields above "
+        "are then the whole exchange's (stale when any shard is). Empty otherwise.",
+    )

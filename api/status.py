@@ -41,6 +41,9 @@ def feed_body(health: FeedHealth) -> dict:
         "heartbeat_at": iso_or_none(health.heartbeat_ts),
         "heartbeat_age_ms": health.heartbeat_age_ms,
         "started_at": iso_or_none(health.started_ts),
+        # Several feeds side by side (`--shard`): the fields above are the whole
+        # exchange's, each shard's are here.
+        "shards": [{"shard": s.shard, **feed_body(s)} for s in health.shards],
     }
 
 

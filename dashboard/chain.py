@@ -97,6 +97,11 @@ def health(found: FeedHealth) -> dict:
         "heartbeat_ts": found.heartbeat_ts,
         "age_ms": found.heartbeat_age_ms,
         "stale": found.stale,
+        # Feeds side by side (`--shard`): the badge names each one.
+        "shards": [
+            {"shard": s.shard, **{k: v for k, v in health(s).items() if k != "shards"}}
+            for s in found.shards
+        ],
     }
 
 

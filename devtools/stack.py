@@ -6,13 +6,14 @@ benchmarks (bench/harness.py) all build on this one stack.
 """
 
 import contextlib
+import sys
 from pathlib import Path
 
 import redis
 
 from devtools.database import MigratedDatabase
 from devtools.localredis import LocalRedis
-from devtools.processes import ManagedCommand, wait_for
+from devtools.processes import ManagedCommand, ManagedProcess, wait_for
 from devtools.simulators import start_simulator
 
 
@@ -95,10 +96,11 @@ class Feed:
         self.stack, self.sim, self.redis = stack, stack.sim, stack.client
         self.env = {**stack.env, "TRACKER_FEED_ONLY": "1"}
         self.log = stack.workdir / "feed.log"
-        self.process = ManagedCommand(
-            "run_feed", *args, env=self.env, log_path=self.log
-        )
+        self.process = self.command(*args)
         stack.feeds.append(self)
+
+    def command(self, *args: str) -> ManagedProcess:
+        return ManagedCommand("run_feed", *args, env=self.env, log_path=self.log)
 
     def start(self) -> "Feed":
         self.process.start()
@@ -139,3 +141,12 @@ class Feed:
         """Pause the simulator and check every contract is exact in Redis."""
         with self.still(timeout):
             pass
+
+
+class CoreFeed(Feed):
+    """`python -m feed <args>`: the feed without Django, its universe from Redis
+    (written by a refresh, or by itself with `--refresh-minutes`)."""
+
+    def command(self, *args: str) -> ManagedProcess:
+        argv = [sys.executable, "-m", "feed", *args]
+        return ManagedProcess(*argv, env=self.stack.env, log_path=self.log)

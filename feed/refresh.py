@@ -5,18 +5,17 @@ failed fetch says nothing about what is listed); the others proceed.
 """
 
 import logging
-import time
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.utils import timezone
-from redis.exceptions import LockError
 
 from feed import exchanges
 from feed.exchanges.base import Listing
-from options import keys, store
+from feed.listing_refresh import locked
+from options import store
 from options.models import OptionContract, Underlying
-from options.universe import SyncReport, sync_listing
+from options.universe import SyncReport, publish_universe, sync_listing
 
 log = logging.getLogger(__name__)
 
@@ -122,37 +121,10 @@ def locked_refresh(
     `client`: a sync Redis client. ValueError for an unknown exchange, before the
     lock is taken or anything recorded."""
     exchanges.adapter(exchange)  # an unknown name raises here, before the lock
-    lock = client.lock(
-        keys.refresh_lock(exchange),
-        timeout=settings.TRACKER_REFRESH_LOCK_SECONDS,
-        blocking=False,
-    )
-    if not _acquire(lock, exchange, wait_s):
-        log.info("%s refresh skipped: another refresh holds the lock", exchange)
-        store.record_refresh_skipped(client, exchange)
-        return None
-    try:
-        if fresh_for_s is not None:
-            last_ok = int(store.read_refresh(client, exchange).get("last_ok_ts") or 0)
-            if time.time() * 1000 - last_ok < fresh_for_s * 1000:
-                return None
-        return refresh_and_notify(client, exchange, bases)
-    finally:
-        try:
-            lock.release()
-        except LockError:  # held past its timeout: someone may have taken it since
-            log.warning("%s refresh lock expired before the refresh ended", exchange)
-
-
-def _acquire(lock, exchange: str, wait_s: float) -> bool:
-    """Take the lock now, or within `wait_s` seconds of polling."""
-    if lock.acquire(blocking=False):
-        return True
-    if wait_s <= 0:
-        return False
-    log.info("%s refresh waits up to %g s for another refresh to end", exchange,
-             wait_s)  # fmt: skip
-    return lock.acquire(blocking=True, blocking_timeout=wait_s)
+    return locked(
+        client, exchange, lambda: refresh_and_notify(client, exchange, bases),
+        fresh_for_s=fresh_for_s, wait_s=wait_s,
+    )  # fmt: skip
 
 
 def refresh_and_notify(client, exchange: str, bases=None) -> SyncReport:
@@ -166,8 +138,9 @@ def refresh_and_notify(client, exchange: str, bases=None) -> SyncReport:
     # The listing keeps a contract for a while after its expiry (Bybit's
     # `Delivering`) and the sync reactivates it: roll it off again in the same step.
     rolled = roll_off_expired(exchange)
-    if _net_change(report, rolled):
-        store.notify_universe_changed(client, exchange, "refresh")
+    # The feed reads the universe from Redis: written at every refresh, so that a
+    # Redis that lost it has it again; the feeds are told only of a change.
+    publish_universe(client, exchange, "refresh" if _net_change(report, rolled) else "")
     if report.failed:
         errors = "; ".join(f"{base}: {error}" for base, error in report.failed.items())
         store.record_refresh(client, exchange, str(report), errors)

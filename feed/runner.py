@@ -42,6 +42,7 @@ SUMMARY_EVERY_S = 30.0
 REDIS_RETRY_CAP_S = 5.0
 FLUSH_CHUNK = 256
 EXPIRY_CHECK_S = 2.0
+WAITING_RELOAD_S = 2.0  # without a universe, read it this often
 
 
 def next_grid_point(now_ms: float, step_ms: int) -> int:
@@ -62,9 +63,14 @@ class FeedRunner:
         universe_loader: Callable[[], Sequence[Instrument]] | None = None,
         metrics_port: int = 0,
         metrics_host: str = "127.0.0.1",
+        shard: str = "",
+        bases: Sequence[str] | None = None,
     ):
         self.adapter = adapter
         self.exchange = adapter.name
+        # One of several feeds side by side: its own status hash, and the chain
+        # indexes of its own base coins only (None: every base of the exchange).
+        self.shard, self.bases = shard, bases
         self.instruments = {i.symbol: i for i in instruments}
         self.redis = feed_client(redis_url)
         self.writer = store.TickWriter(self.redis, self.exchange)
@@ -77,7 +83,8 @@ class FeedRunner:
         self.connections: list[StreamConnection] = []
         self._connection_tasks: dict[str, asyncio.Task] = {}
         self._connection_numbers = itertools.count()
-        # Called in a thread to reload the universe when Redis says it changed.
+        # Reloads the universe when Redis says it changed: a coroutine function
+        # (feed.core: from Redis), or a plain function, called in a thread.
         self.universe_loader = universe_loader
         self.state = "starting"
         self.rewrite_all = True  # Redis may hold nothing of ours: write it all
@@ -112,7 +119,9 @@ class FeedRunner:
             self.exchange, len(self.instruments), len(self.connections),
             self.adapter.ws_url(),
         )  # fmt: skip
-        self.state = "streaming"
+        # Without a universe yet (a fresh Redis before the first refresh), the feed
+        # waits for one: `waiting` is stale to the API and the dashboard.
+        self.state = "streaming" if self.instruments else "waiting"
         tasks = [asyncio.create_task(self._flush_loop(), name="flush")]
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
         tasks.append(asyncio.create_task(self._expiry_loop(), name="expiry"))
@@ -172,7 +181,8 @@ class FeedRunner:
 
     async def _universe_loop(self) -> None:
         """Reload the universe when told through Redis; reload once more after the
-        notification channel was lost (a message may have been missed)."""
+        notification channel was lost (a message may have been missed), and every
+        few seconds while there is none."""
         channel = keys.universe_channel(self.exchange)
         missed = False
         while True:
@@ -183,7 +193,11 @@ class FeedRunner:
                     await self.reload_universe("notifications resumed")
                     missed = False
                 while True:
-                    message = await pubsub.get_message(timeout=1.0)
+                    if not self.instruments:
+                        await self.reload_universe("waiting for a universe")
+                    message = await pubsub.get_message(
+                        timeout=WAITING_RELOAD_S if not self.instruments else 1.0
+                    )
                     if message is not None:
                         await asyncio.sleep(0.2)  # let a burst of changes settle
                         while await pubsub.get_message(timeout=0.01):
@@ -196,8 +210,12 @@ class FeedRunner:
                 await pubsub.aclose()
 
     async def reload_universe(self, reason: str) -> None:
+        loader = self.universe_loader
         try:
-            instruments = await asyncio.to_thread(self.universe_loader)
+            if asyncio.iscoroutinefunction(loader):
+                instruments = await loader()
+            else:
+                instruments = await asyncio.to_thread(loader)
         except Exception:
             log.exception("feed %s: reloading the universe failed", self.exchange)
             return
@@ -220,6 +238,8 @@ class FeedRunner:
             return change
         gone = set(change.removed)
         self.instruments = {i.symbol: i for i in instruments}
+        if self.state == "waiting" and self.instruments:
+            self.state = "streaming"
         self.conflator.untrack(gone)
         self.conflator.track(change.added)
         for conn in list(self.connections):
@@ -308,7 +328,7 @@ class FeedRunner:
 
     async def _rewrite_all(self) -> None:
         await store.a_replace_index(
-            self.redis, self.exchange, self.instruments.values()
+            self.redis, self.exchange, self.instruments.values(), self.bases
         )
         written = 0
         for rows in self.conflator.take_all(FLUSH_CHUNK):
@@ -387,8 +407,8 @@ class FeedRunner:
     async def write_status(self) -> None:
         """Write the status hash; a missing one means Redis lost our state."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(keys.feed(self.exchange))
-        store.queue_status(pipe, self.exchange, self.status())
+        pipe.exists(store.status_key(self.exchange, self.shard))
+        store.queue_status(pipe, self.exchange, self.status(), self.shard)
         # Whoever refreshes the universe (Celery or --refresh-minutes) records the
         # outcome there; the feed's status shows it a second later.
         pipe.hmget(keys.refresh(self.exchange), "state", "last_error")

@@ -15,7 +15,8 @@ from alerts import delivery
 from alerts.destinations import redact_url
 from alerts.send import deliver
 from feed.refresh import RefreshFailed, locked_refresh, roll_off_expired
-from options import clients, store
+from options import clients
+from options.universe import publish_universe
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def roll_off_expired_task(exchange: str = "bybit") -> int:
     if rolled:
         client = clients.sync_client()
         try:
-            store.notify_universe_changed(client, exchange, "expiry")
+            publish_universe(client, exchange, "expiry")
         finally:
             client.close()
     return len(rolled)

@@ -2,8 +2,8 @@
 
 Contracts belong to the exchange (feed/refresh.py writes them), so their listed fields
 are read-only here. Every change an operator makes to what is tracked is announced
-on the universe channel (options.store.notify_universe_changed) once committed, and
-the running feed resubscribes.
+on the universe channel (options.universe.publish_universe, which also writes the
+universe the feed reads to Redis) once committed, and the running feed resubscribes.
 """
 
 from collections.abc import Iterable
@@ -21,6 +21,7 @@ from options import clients, store
 from options.forms import UnderlyingForm
 from options.models import OptionContract, Underlying
 from options.read import read_tick_ages
+from options.universe import publish_universe
 
 REDIS_TIMEOUT = 1.0  # seconds: an admin page must not hang on a Redis outage
 EXPIRED = "expired"
@@ -34,7 +35,7 @@ def announce(request, exchanges: Iterable[str], reason: str) -> None:
         client = clients.sync_client(timeout=REDIS_TIMEOUT)
         try:
             for exchange in exchanges:
-                store.notify_universe_changed(client, exchange, reason)
+                publish_universe(client, exchange, reason)
         except RedisError as exc:
             messages.warning(
                 request,

@@ -56,6 +56,17 @@ def alert_events(exchange: str) -> str:
     return f"{PREFIX}:alert-events:{exchange}"
 
 
+def feed_shard(exchange: str, shard: str) -> str:
+    """Hash: the status of one of several feeds side by side (`--shard NAME`, each
+    with its own base coins), the fields of `feed`."""
+    return f"{PREFIX}:feed:{exchange}:{shard}"
+
+
+def feed_shards(exchange: str) -> str:
+    """Set: the names of the shards that have written a status."""
+    return f"{PREFIX}:feeds:{exchange}"
+
+
 def refresh(exchange: str) -> str:
     """Hash: the outcome of the last symbol refreshes (options.store.REFRESH_FIELDS)."""
     return f"{PREFIX}:refresh:{exchange}"
@@ -76,3 +87,17 @@ def alert(exchange: str, problem: str) -> str:
     """String, with an expiry: a system alert (alerts.system) is firing; whoever
     sets it (SET NX) sends the alert, whoever deletes it sends the all-clear."""
     return f"{PREFIX}:alert:{exchange}:{problem}"
+
+
+def contracts(exchange: str, base: str) -> str:
+    """Hash: the universe the feed subscribes, one base coin: symbol -> the listed
+    fields (options.contracts). Written by every refresh and the admin; read by the
+    feed, which needs no database."""
+    return f"{PREFIX}:contracts:{exchange}:{base}"
+
+
+def contract_bases(exchange: str) -> str:
+    """Hash: base coin -> how many contracts its `contracts` hash holds (0: none
+    tracked). A base missing here is unknown (a Redis that lost its data), which the
+    feed tells apart from a base whose contracts all left."""
+    return f"{PREFIX}:contracts:{exchange}"

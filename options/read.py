@@ -26,6 +26,7 @@ from options.rows import (
     chain_rows,
     feed_health,
     freshest_index,
+    sharded_health,
     stamp_ms,
     usable,
 )
@@ -189,7 +190,22 @@ async def read_index_prices(
 
 
 async def read_feed_health(exchange: str) -> FeedHealth:
-    return feed_health(exchange, await read_feed_status(exchange), now_ms())
+    """The feed's health; with shards (several feeds side by side), the whole
+    exchange's, each shard's in `shards` (a feed without a shard among them)."""
+    names = sorted(await clients.async_client().smembers(keys.feed_shards(exchange)))
+    statuses = await _hashes(
+        [keys.feed(exchange), *(keys.feed_shard(exchange, n) for n in names)]
+    )
+    now = now_ms()
+    if not names:
+        return feed_health(exchange, statuses[0], now)
+    parts = [
+        feed_health(exchange, status, now, name)
+        for name, status in zip(names, statuses[1:], strict=True)
+    ]
+    if statuses[0]:
+        parts.insert(0, feed_health(exchange, statuses[0], now))
+    return sharded_health(exchange, parts)
 
 
 async def read_feed_status(exchange: str) -> dict[str, str]:

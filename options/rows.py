@@ -220,13 +220,17 @@ class FeedHealth:
     silent_topics: int | None
     invalid: int | None  # values refused since the feed started (options.fields)
     invalid_fields: dict[str, int]  # the same by store field
+    shard: str = ""  # one of several feeds side by side (`--shard`)
+    shards: tuple["FeedHealth", ...] = ()  # the exchange's shards, when it has any
 
 
 COUNTERS = ("connections", "subscribed", "msgs_total", "malformed", "reconnects",
             "rejected_topics", "silent_topics", "invalid")  # fmt: skip
 
 
-def feed_health(exchange: str, status: Mapping[str, str], now: int) -> FeedHealth:
+def feed_health(
+    exchange: str, status: Mapping[str, str], now: int, shard: str = ""
+) -> FeedHealth:
     """FeedHealth from the raw status hash read at `now` (ms)."""
     beat, last = _integer(status, "heartbeat_ts"), _integer(status, "last_msg_ts")
     beat_age = age_ms(beat or None, now)
@@ -243,6 +247,38 @@ def feed_health(exchange: str, status: Mapping[str, str], now: int) -> FeedHealt
         started_ts=_integer(status, "started_ts") or None,
         **{name: _integer(status, name) for name in COUNTERS},
         invalid_fields=_counts(status.get("invalid_fields")),
+        shard=shard,
+    )
+
+
+def sharded_health(exchange: str, parts: Sequence[FeedHealth]) -> FeedHealth:
+    """An exchange's health from its feeds side by side (each part with its own
+    base coins): streaming only when each one is, stale when any one is, counters
+    and rates summed, the oldest heartbeat and the newest message."""
+    states = {p.state for p in parts}
+    state = (
+        states.pop()
+        if len(states) == 1
+        else next(p.state for p in parts if p.state != "streaming")
+    )
+
+    def pick(name: str, choose):
+        values = [v for p in parts if (v := getattr(p, name)) is not None]
+        return choose(values) if values else None
+
+    return FeedHealth(
+        exchange=exchange,
+        state=state,
+        stale=any(p.stale for p in parts),
+        msgs_per_s=pick("msgs_per_s", sum),
+        heartbeat_ts=pick("heartbeat_ts", min),
+        heartbeat_age_ms=pick("heartbeat_age_ms", max),
+        last_msg_ts=pick("last_msg_ts", max),
+        last_msg_age_ms=pick("last_msg_age_ms", min),
+        started_ts=pick("started_ts", min),
+        **{name: pick(name, sum) for name in COUNTERS},
+        invalid_fields=_summed(p.invalid_fields for p in parts),
+        shards=tuple(parts),
     )
 
 
@@ -269,3 +305,12 @@ def _counts(text: str | None) -> dict[str, int]:
     if counts.__class__ is not dict:
         return {}
     return {k: v for k, v in counts.items() if v.__class__ is int and v >= 0}
+
+
+def _summed(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """Counts by name added up over several feeds."""
+    total: dict[str, int] = {}
+    for part in counts:
+        for name, n in part.items():
+            total[name] = total.get(name, 0) + n
+    return total

@@ -52,19 +52,27 @@ def queue_index(pipe, instruments: Iterable[Instrument]) -> None:
         pipe.sadd(key, *members)
 
 
-async def a_replace_index(client, exchange: str, instruments: Iterable[Instrument]):
-    """Make the chain indexes hold exactly these instruments (async client).
+async def a_replace_index(
+    client, exchange: str, instruments: Iterable[Instrument], bases=None
+):
+    """Make the chain indexes hold exactly these instruments (async client): of
+    every base, or of `bases` only (a shard leaves the others' indexes alone).
 
     Entries of contracts that left while no feed was running go too. One MULTI/EXEC,
     so a reader never sees a chain half-built."""
     old_keys = []
-    for base in map(_text1, await client.smembers(keys.bases(exchange))):
+    indexed = list(map(_text1, await client.smembers(keys.bases(exchange))))
+    for base in indexed if bases is None else set(indexed) & set(bases):
         old_keys.append(keys.expiries(exchange, base))
         days = await client.zrange(keys.expiries(exchange, base), 0, -1)
         old_keys += [keys.chain(exchange, base, _text1(day)) for day in days]
     pipe = client.pipeline(transaction=True)
     if old_keys:
-        pipe.delete(*old_keys, keys.bases(exchange))
+        pipe.delete(*old_keys)
+    if bases is None:
+        pipe.delete(keys.bases(exchange))
+    elif bases:
+        pipe.srem(keys.bases(exchange), *bases)
     queue_index(pipe, instruments)
     await pipe.execute()
 
@@ -90,8 +98,17 @@ def _text1(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def queue_status(pipe, exchange: str, status: Mapping[str, object]) -> None:
-    pipe.hset(keys.feed(exchange), mapping=status)
+def status_key(exchange: str, shard: str = "") -> str:
+    """Where a feed writes its status: its shard's hash, or the exchange's."""
+    return keys.feed_shard(exchange, shard) if shard else keys.feed(exchange)
+
+
+def queue_status(
+    pipe, exchange: str, status: Mapping[str, object], shard: str = ""
+) -> None:
+    pipe.hset(status_key(exchange, shard), mapping=status)
+    if shard:
+        pipe.sadd(keys.feed_shards(exchange), shard)
 
 
 # The feed's bulk writer ------------------------------------------------------------

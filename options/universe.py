@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from options import contracts, store
 from options.instruments import Instrument
 from options.models import OptionContract, Underlying
 
@@ -180,3 +181,20 @@ def _listed_values(inst: Instrument) -> dict:
         "tick_size": inst.tick_size,
         "status": inst.status,
     }
+
+
+def publish_universe(client, exchange: str, reason: str = "") -> None:
+    """Write what the feed subscribes (active contracts of enabled underlyings) to
+    Redis, base by base (options.contracts), then, given a reason, tell running
+    feeds. Every change to the table ends here: the feed reads no database."""
+    by_base: dict[str, list[Instrument]] = {
+        base: []
+        for base in Underlying.objects.filter(exchange=exchange).values_list(
+            "base_coin", flat=True
+        )
+    }
+    for inst in OptionContract.objects.feed_instruments(exchange):
+        by_base.setdefault(inst.base, []).append(inst)
+    contracts.replace(client, exchange, by_base)
+    if reason:
+        store.notify_universe_changed(client, exchange, reason)

@@ -14,7 +14,7 @@ from devtools.database import MigratedDatabase
 from devtools.localredis import LocalRedis
 from devtools.processes import Daphne, ManagedCommand, free_port
 from devtools.simulators import SimulatorThread
-from devtools.stack import Feed, Stack
+from devtools.stack import CoreFeed, Feed, Stack
 from options import keys
 
 # Up to this rate the simulator is served from a thread of the test process (no
@@ -93,13 +93,13 @@ def make_simulator():
 def feed_for(tmp_path, redis_url, migrated_database):
     """`run_feed` (not started) against a new simulator: feed_for(*run_feed_args,
     contracts=, rate=, redis_url=, simulator="thread"|"process" (by default by the
-    rate), env= (more environment)). Its stack's database and logs live in
-    tmp_path."""
+    rate), env= (more environment), core=True for `python -m feed`). Its stack's
+    database and logs live in tmp_path."""
     stacks = []
 
     def make(
         *args: str, contracts=200, rate=4000, redis_url=redis_url, simulator=None,
-        env=None,
+        env=None, core=False,
     ):  # fmt: skip
         stack = Stack(
             tmp_path / f"stack{len(stacks)}", contracts, rate, redis_url=redis_url,
@@ -107,7 +107,7 @@ def feed_for(tmp_path, redis_url, migrated_database):
             env=env,
         )  # fmt: skip
         stacks.append(stack)
-        return Feed(stack, "--stale-after", "3", *args)
+        return (CoreFeed if core else Feed)(stack, "--stale-after", "3", *args)
 
     yield make
     for stack in stacks:

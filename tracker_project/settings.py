@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 
 from alerts.config import stale_after_s
+from feed.config import DEFAULTS as FEED_DEFAULTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -36,13 +37,21 @@ USE_I18N = False
 # Applications. The feed processes (`run_feed`, `refresh_symbols`) set
 # TRACKER_FEED_ONLY=1 through manage.py and load only what they need: every other
 # app's import costs resident memory for no use there.
+# The Celery worker (`celery -A tracker_project.worker`, tracker_project/worker.py)
+# sets TRACKER_CELERY_WORKER=1 and loads the apps whose tasks and models it runs:
+# an app that adds tasks adds itself to WORKER_APPS.
 FEED_ONLY = env.bool("TRACKER_FEED_ONLY", default=False)
+CELERY_WORKER = env.bool("TRACKER_CELERY_WORKER", default=False)
 FEED_APPS = ["options", "feed"]
+WORKER_APPS = ["django_celery_beat", *FEED_APPS]
 if FEED_ONLY:
     INSTALLED_APPS = FEED_APPS
+elif CELERY_WORKER:
+    INSTALLED_APPS = WORKER_APPS
 else:
+    # No "daphne" app: it imports daphne's server (Twisted, 15 MB) into every
+    # process; the web runs under uvicorn (docker-compose.yml) or the daphne command.
     INSTALLED_APPS = [
-        "daphne",
         "django.contrib.admin",
         "django.contrib.auth",
         "django.contrib.contenttypes",
@@ -103,7 +112,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Redis: the store, the channel layer and the Celery broker.
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = env.str("REDIS_URL", default=FEED_DEFAULTS["REDIS_URL"])
 
 # Channels: the pub/sub layer is built for broadcast (one chain, many browsers). The
 # feed publishes to it without importing channels: see options/live.py.
@@ -177,7 +186,10 @@ TRACKER_REFRESH_MAX_RETRIES = env.int("TRACKER_REFRESH_MAX_RETRIES", default=3)
 TRACKER_REFRESH_RETRY_BACKOFF = env.int("TRACKER_REFRESH_RETRY_BACKOFF", default=20)
 # The refresh lock outlives a stuck refresh by this much at most (a 403 ban alone
 # can hold a refresh for 10 minutes); the task's hard time limit stays below it.
-TRACKER_REFRESH_LOCK_SECONDS = env.int("TRACKER_REFRESH_LOCK_SECONDS", default=1200)
+TRACKER_REFRESH_LOCK_SECONDS = env.int(
+    "TRACKER_REFRESH_LOCK_SECONDS",
+    default=int(FEED_DEFAULTS["TRACKER_REFRESH_LOCK_SECONDS"]),
+)
 # The admin calls a contract's tick fresh when the feed wrote it this recently.
 TRACKER_TICK_FRESH_SECONDS = env.int("TRACKER_TICK_FRESH_SECONDS", default=60)
 # Symbol refresh end
@@ -191,12 +203,13 @@ HISTORY_RETENTION = env.int("HISTORY_RETENTION", default=86400)
 # History end
 
 # Exchanges
-BYBIT_REST_URL = env.str("BYBIT_REST_URL", default="https://api.bybit.com")
-BYBIT_WS_URL = env.str(
-    "BYBIT_WS_URL", default="wss://stream.bybit.com/v5/public/option"
+# The Django-free feed core (`python -m feed`) reads the same names: feed/config.py.
+BYBIT_REST_URL = env.str("BYBIT_REST_URL", default=FEED_DEFAULTS["BYBIT_REST_URL"])
+BYBIT_WS_URL = env.str("BYBIT_WS_URL", default=FEED_DEFAULTS["BYBIT_WS_URL"])
+TRACKER_UNDERLYINGS = env.list(
+    "TRACKER_UNDERLYINGS", default=FEED_DEFAULTS["TRACKER_UNDERLYINGS"].split(",")
 )
-TRACKER_UNDERLYINGS = env.list("TRACKER_UNDERLYINGS", default=["BTC", "ETH", "SOL"])
-TRACKER_FIELDS = env.str("TRACKER_FIELDS", default="full")
+TRACKER_FIELDS = env.str("TRACKER_FIELDS", default=FEED_DEFAULTS["TRACKER_FIELDS"])
 
 # Alerts and health checks (docs/alerts.md). The feed reads the same variables
 # through alerts.config, without Django.

@@ -315,7 +315,11 @@
     }
     staleBadge.hidden = !reason;
     staleBadge.textContent = reason ? `stale: ${reason}` : "";
-    if (s) feedInfo.textContent = `${s.state} · ${s.msgs_per_s} msg/s`;
+    if (s && s.shards && s.shards.length) {
+      feedInfo.textContent = s.shards.map((p) => `${p.shard}: ${p.state} · ${p.msgs_per_s} msg/s`).join(" | ");
+    } else if (s) {
+      feedInfo.textContent = `${s.state} · ${s.msgs_per_s} msg/s`;
+    }
   }
   setInterval(updateStale, 1000);
 
