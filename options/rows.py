@@ -61,12 +61,8 @@ def usable(state: Mapping[str, str], fields: frozenset[str] | None = None) -> di
     (options.fields: old data, another writer) becomes None, a field not in the
     schema goes, and each of `fields` the hash lacks is None (when it has any).
     Returns `state` itself when it is clean and complete, which it nearly always is:
-    the feed writes only valid values. One regular expression checks a whole hash."""
-    try:
-        clean = row_check(tuple(state), SEP)(SEP.join(state.values())) is not None
-    except (KeyError, TypeError):  # a field outside the schema, a value not text
-        clean = False
-    if not clean:
+    the feed writes only valid values."""
+    if not _clean(state):
         checks = CHECKS
         state = {
             name: value if checks[name](value) else None
@@ -76,6 +72,35 @@ def usable(state: Mapping[str, str], fields: frozenset[str] | None = None) -> di
     if fields is None or not state or state.keys() >= fields:
         return state
     return {**state, **dict.fromkeys(fields - state.keys())}
+
+
+_clean_rows: set[tuple] = set()  # hashes found clean: their names, then values
+CLEAN_ROWS_MAX = 8192  # a few versions of every contract; then cleared
+
+
+def _clean(state: Mapping[str, str]) -> bool:
+    """Whether every value of the hash is valid: one regular expression over the
+    hash (options.fields.row_check), remembered for the hashes read again before
+    they change, as a chain's are by every request meanwhile (README, "Exchange
+    values checked")."""
+    try:
+        row = (*state, *state.values())
+        if row in _clean_rows:
+            return True
+        names, values = SEP.join(state), SEP.join(state.values())
+        clean = _named_check(names)(values) is not None
+    except (TypeError, KeyError):  # a value not text, a field outside the schema
+        return False
+    if clean:
+        if len(_clean_rows) >= CLEAN_ROWS_MAX:
+            _clean_rows.clear()
+        _clean_rows.add(row)
+    return clean
+
+
+@lru_cache(maxsize=64)
+def _named_check(names: str):
+    return row_check(tuple(names.split(SEP)) if names else (), SEP)
 
 
 def centre_price(states: Iterable[Mapping[str, str]]) -> str | None:

@@ -156,3 +156,12 @@ def test_feed_health_survives_a_status_hash_with_garbage_in_it():
     assert health.invalid == 3 and health.invalid_fields == {}
     ok = feed_health("bybit", {"invalid_fields": '{"bid": 2, "x": -1}'}, NOW)
     assert ok.invalid_fields == {"bid": 2}
+
+
+def test_a_hash_found_clean_is_remembered_and_a_dirty_one_never():
+    clean = {"bid": "1", "delta": "-0.5"}
+    assert usable(clean) is clean and usable(dict(clean)) == clean  # the second: memo
+    dirty = {"bid": "-1", "delta": "-0.5"}
+    for _ in range(2):
+        assert usable(dirty) == {"bid": None, "delta": "-0.5"}
+    assert usable({"bid": ["1"]}) == {"bid": None}  # not text, not even hashable
