@@ -67,9 +67,12 @@ async def read_chain(
     if strike_min is not None or strike_max is not None:
         index = _within(index, strike_min, strike_max)
     wanted = None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
-    states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
+    hash_keys = [keys.tick(exchange, s) for s, _ in index]
     asked = None if fields is None else frozenset(fields)
-    states = [usable(state, asked) for state in states]
+    states = [
+        usable(state, asked, key)
+        for state, key in zip(await _hashes(hash_keys, wanted), hash_keys, strict=True)
+    ]
     price = centre_price(states)
     if wanted is not None and len(wanted) > len(fields):
         keep = set(fields)

@@ -160,8 +160,9 @@ def test_feed_health_survives_a_status_hash_with_garbage_in_it():
 
 def test_a_hash_found_clean_is_remembered_and_a_dirty_one_never():
     clean = {"bid": "1", "delta": "-0.5"}
-    assert usable(clean) is clean and usable(dict(clean)) == clean  # the second: memo
-    dirty = {"bid": "-1", "delta": "-0.5"}
+    assert usable(clean, key="k") is clean
+    assert usable(dict(clean), key="k") == clean  # remembered: the same hash again
+    dirty = {"bid": "-1", "delta": "-0.5"}  # the same key, the hash changed
     for _ in range(2):
-        assert usable(dirty) == {"bid": None, "delta": "-0.5"}
-    assert usable({"bid": ["1"]}) == {"bid": None}  # not text, not even hashable
+        assert usable(dirty, key="k") == {"bid": None, "delta": "-0.5"}
+    assert usable({"bid": ["1"]}, key="k") == {"bid": None}  # not text
