@@ -61,7 +61,7 @@ PATTERNS = {
     "price": _DECIMAL,
     "iv": r"(?:1[0-9]|[0-9])(?:\.[0-9]{1,15}+)?+",  # from 0 to below IV_MAX
     "signed": "-?+" + _DECIMAL,
-    "timestamp": r"[0-9]{1,15}+",
+    "timestamp": r"[0-9]{1,13}+",  # ms up to the year 2286: a date Python can show
 }
 
 

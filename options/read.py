@@ -80,7 +80,10 @@ def _wanted(fields: Sequence[str] | None) -> list[str] | None:
 def _chain(names, index, states, fields) -> Chain:
     """A Chain from its index and its contracts' states, read with _wanted(fields)."""
     asked = None if fields is None else frozenset(fields)
-    states = [usable(state, asked) for state in states]
+    states = [
+        usable(state, asked, keys.tick(names[0], symbol))
+        for state, (symbol, _) in zip(states, index, strict=True)
+    ]
     narrow = fields is not None and len(_wanted(fields)) > len(fields)
     return chain_of(names, index, states, fields if narrow else None)
 

@@ -56,17 +56,16 @@ def positive(value: str | None) -> bool:
     return _price_ok(value) and float(value) > 0
 
 
-def usable(state: Mapping[str, str], fields: frozenset[str] | None = None) -> dict:
+def usable(
+    state: Mapping[str, str], fields: frozenset[str] | None = None, key: str = ""
+) -> dict:
     """A tick hash as readers may show it: a value that is not valid for its field
     (options.fields: old data, another writer) becomes None, a field not in the
     schema goes, and each of `fields` the hash lacks is None (when it has any).
     Returns `state` itself when it is clean and complete, which it nearly always is:
-    the feed writes only valid values. One regular expression checks a whole hash."""
-    try:
-        clean = row_check(tuple(state), SEP)(SEP.join(state.values())) is not None
-    except (KeyError, TypeError):  # a field outside the schema, a value not text
-        clean = False
-    if not clean:
+    the feed writes only valid values. `key` (the hash's Redis key) lets the check
+    remember the hash until it changes."""
+    if not _clean(state, key):
         checks = CHECKS
         state = {
             name: value if checks[name](value) else None
@@ -76,6 +75,35 @@ def usable(state: Mapping[str, str], fields: frozenset[str] | None = None) -> di
     if fields is None or not state or state.keys() >= fields:
         return state
     return {**state, **dict.fromkeys(fields - state.keys())}
+
+
+_clean_rows: dict[str, tuple] = {}  # Redis key -> its hash last found clean
+CLEAN_ROWS_MAX = 16_384  # every contract's hash, with room; then cleared
+
+
+def _clean(state: Mapping[str, str], key: str) -> bool:
+    """Whether every value of the hash is valid: one regular expression over the
+    hash (options.fields.row_check), skipped when the hash is the one last found
+    clean under its key, as a chain's are for every request between two flushes
+    (README, "Exchange values checked")."""
+    row = (*state, *state.values())
+    if key and _clean_rows.get(key) == row:
+        return True
+    try:
+        names, values = SEP.join(state), SEP.join(state.values())
+        clean = _named_check(names)(values) is not None
+    except (TypeError, KeyError):  # a value not text, a field outside the schema
+        return False
+    if clean and key:
+        if len(_clean_rows) >= CLEAN_ROWS_MAX:
+            _clean_rows.clear()
+        _clean_rows[key] = row
+    return clean
+
+
+@lru_cache(maxsize=64)
+def _named_check(names: str):
+    return row_check(tuple(names.split(SEP)) if names else (), SEP)
 
 
 def centre_price(states: Iterable[Mapping[str, str]]) -> str | None:

@@ -156,3 +156,13 @@ def test_feed_health_survives_a_status_hash_with_garbage_in_it():
     assert health.invalid == 3 and health.invalid_fields == {}
     ok = feed_health("bybit", {"invalid_fields": '{"bid": 2, "x": -1}'}, NOW)
     assert ok.invalid_fields == {"bid": 2}
+
+
+def test_a_hash_found_clean_is_remembered_and_a_dirty_one_never():
+    clean = {"bid": "1", "delta": "-0.5"}
+    assert usable(clean, key="k") is clean
+    assert usable(dict(clean), key="k") == clean  # remembered: the same hash again
+    dirty = {"bid": "-1", "delta": "-0.5"}  # the same key, the hash changed
+    for _ in range(2):
+        assert usable(dirty, key="k") == {"bid": None, "delta": "-0.5"}
+    assert usable({"bid": ["1"]}, key="k") == {"bid": None}  # not text
