@@ -59,13 +59,14 @@ def cell(symbol: str, field: str) -> str:
 
 def set_mark_and_wait(page, sim, symbol: str, mark: str) -> float:
     """Seconds from the simulator's push to the new mark in the symbol's cell."""
+    from playwright.sync_api import expect
+
     started = time.monotonic()
     sim.control("set", symbol=symbol, markPrice=mark)
-    page.wait_for_function(
-        "([sel, mark]) => document.querySelector(sel)?.textContent === mark",
-        arg=[cell(symbol, "mark"), mark],
-        timeout=3000,
-    )
+    # A locator assertion rather than an evaluated predicate: Playwright evaluates a
+    # predicate with arguments through eval(), which the page's
+    # Content-Security-Policy refuses.
+    expect(page.locator(cell(symbol, "mark"))).to_have_text(mark, timeout=3000)
     return time.monotonic() - started
 
 
@@ -88,9 +89,9 @@ def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
     feed, redis = daphne.feed, daphne.feed.redis
     expiry = redis.zrange(keys.expiries("bybit", "BTC"), 0, -1)[3]
     index = redis.zrange(keys.chain("bybit", "BTC", expiry), 0, -1, withscores=True)
-    # bypass_csp: wait_for_function evaluates its predicate, which the page's
-    # Content-Security-Policy forbids (tests/test_security_headers.py runs the pages
-    # under it).
+    # bypass_csp: painted_pixels' evaluate() with an argument runs through eval(),
+    # which the page's Content-Security-Policy forbids (tests/test_security_headers.py
+    # loads the pages under it).
     page = browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
