@@ -31,6 +31,7 @@ import json
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -39,7 +40,7 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import Stack, cpu_seconds, percentile, rss_mb  # noqa: E402
-from devtools.processes import Daphne, free_port  # noqa: E402
+from devtools.processes import Daphne, free_port, wait_for  # noqa: E402
 from options import keys, live  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -152,10 +153,13 @@ def force_ticks(stack, page, watch, symbol: str, ticks: int, per_tick: bool) -> 
         mark = f"{50000 + n}.5"
         sent_ms = time.time() * 1000
         pushed_ms = stack.sim.control("set", symbol=symbol, markPrice=mark)["ts"]
-        page.wait_for_function(  # long: a loaded machine, not a lost tick
-            "(mark) => window.__seen[mark] !== undefined", arg=mark, timeout=20000
+        # Polled from here with a plain expression: a predicate with an argument is
+        # eval()ed in the page, which its Content-Security-Policy refuses. The
+        # latency comes from the page's own clock, not from this poll.
+        expression = f"window.__seen[{json.dumps(mark)}]"
+        seen = wait_for(  # long: a loaded machine, not a lost tick
+            partial(page.evaluate, expression), 20, f"mark {mark}", 0.01
         )
-        seen = page.evaluate("(m) => window.__seen[m]", mark)
         latencies.append(seen[0] - pushed_ms)
         requested.append(seen[0] - sent_ms)
         time.sleep(0.05 + (n % 7) * 0.03)  # the next tick at another phase

@@ -57,16 +57,18 @@ def cell(symbol: str, field: str) -> str:
 
 
 def set_mark_and_wait(page, sim, symbol: str, mark: str) -> None:
-    """Set a mark at the exchange and wait until the symbol's cell shows it. How fast
+    """Set a mark at the exchange and wait until the symbol's cell holds it. How fast
     is the benchmark's question (bench/dashboard_bench.py); a time limit here would
     only measure the machine's load."""
+    from playwright.sync_api import expect
+
     sim.control("set", symbol=symbol, markPrice=mark)
-    # The raw value: the cell's text has the tick size's precision.
-    page.wait_for_function(
-        "([sel, mark]) => document.querySelector(sel)?.dataset.value === mark",
-        arg=[cell(symbol, "mark"), mark],
-        timeout=10000,
-    )
+    # The raw value (the cell's text has the tick size's precision), through a
+    # locator assertion rather than an evaluated predicate: Playwright evaluates a
+    # predicate with arguments through eval(), which the page's
+    # Content-Security-Policy refuses.
+    locator = page.locator(cell(symbol, "mark"))
+    expect(locator).to_have_attribute("data-value", mark, timeout=10000)
 
 
 def painted_pixels(page, selector: str) -> int:
@@ -88,9 +90,9 @@ def test_the_chain_page_streams_recovers_and_draws(daphne, browser):
     feed, redis = daphne.feed, daphne.feed.redis
     expiry = redis.zrange(keys.expiries("bybit", "BTC"), 0, -1)[3]
     index = redis.zrange(keys.chain("bybit", "BTC", expiry), 0, -1, withscores=True)
-    # bypass_csp: wait_for_function evaluates its predicate, which the page's
-    # Content-Security-Policy forbids (tests/test_security_headers.py runs the pages
-    # under it).
+    # bypass_csp: painted_pixels' evaluate() with an argument runs through eval(),
+    # which the page's Content-Security-Policy forbids (tests/test_security_headers.py
+    # loads the pages under it).
     page = browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
