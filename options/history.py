@@ -8,11 +8,10 @@ options.history_write.
 """
 
 from dataclasses import dataclass
-from itertools import islice
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from options import history_codec, read
 from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
@@ -170,11 +169,8 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
         stamps = samples.values_list("at_ms", flat=True)
         kept = [t for (t,) in _last_per_step(((t,) for t in stamps), step_s)]
         samples = samples.filter(at_ms__in=kept)
-    rows = samples.values_list("at_ms", "universe__digest", *fields).iterator(
-        chunk_size=CHUNK
-    )
     times, values = [], {field: [] for field in fields}
-    while chunk := list(islice(rows, CHUNK)):  # a day of a wide chain is 20 MB
+    for chunk in _chunks(samples.values_list("at_ms", "universe__digest", *fields)):
         positions = _positions({row[1] for row in chunk})
         found = [(row, positions[row[1]].get(symbol)) for row in chunk]
         found = [(row, position) for row, position in found if position is not None]
@@ -186,6 +182,16 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
     if not times and not _ever_listed(chain, symbol):
         raise NotFound("symbol", f"no history for symbol {symbol!r} on {exchange}")
     return History(exchange, symbol, fields, times, values)
+
+
+def _chunks(rows):
+    """The query's rows, CHUNK at a time (a day of a wide chain is 20 MB), through
+    the database cursor: the ORM's per-row work cost 8 x the query itself."""
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(CHUNK):
+            yield chunk
 
 
 def _last_per_step(rows, step_s: int | None):

@@ -131,6 +131,30 @@ def test_a_contracts_samples_downsample_to_the_last_of_each_step(stack):
 
 
 @pytest.mark.django_db
+def test_a_contracts_samples_follow_it_across_universes_and_chunks(monkeypatch):
+    """The rows are read CHUNK at a time through the database cursor; a contract
+    keeps its own values whatever its position in each row's universe."""
+    monkeypatch.setattr(history, "CHUNK", 2)
+    symbol, other = "BTC-1JAN30-100-C-USDT", "BTC-1JAN30-50-C-USDT"
+    alone = universe_of([(symbol, 100.0)])
+    beside = universe_of([(other, 50.0), (symbol, 100.0)])
+    slots = past_slots(5)
+    for k, slot in enumerate(slots):
+        listed = [f"{k}.5"] if k % 2 else ["9", f"{k}.25"]
+        ChainSample.objects.create(
+            exchange="bybit", base="BTC", expiry="2030-01-01", at_ms=slot,
+            universe=alone if k % 2 else beside,
+            mark=history_codec.pack(listed),
+            oi=history_codec.pack([None] * len(listed)),
+        )  # fmt: skip
+    got = async_to_sync(history.read_history)(
+        "bybit", symbol, slots[0], slots[-1], ("oi", "mark")
+    )
+    assert got.times == slots
+    assert got.values == {"oi": [None] * 5, "mark": [0.25, 1.5, 2.25, 3.5, 4.25]}
+
+
+@pytest.mark.django_db
 def test_outside_the_retention_or_unknown_is_not_found(stack, settings):
     settings.HISTORY_RETENTION = 3600
     now = read.now_ms()
