@@ -1,5 +1,6 @@
-"""A rule's conditions, cooldown and window on one contract (alerts.rules), and the
-feed's evaluator picking the contracts a flush changed (alerts.evaluate)."""
+"""A rule's conditions, cooldown and window on one contract (alerts.rules); the
+feed's evaluator picking the contracts a flush changed, grouping a rule's firings
+into one notification and keeping them until Redis takes them (alerts.evaluate)."""
 
 import asyncio
 from datetime import UTC, datetime
