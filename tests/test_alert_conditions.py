@@ -1,5 +1,6 @@
-"""A rule's conditions, cooldown and window on one contract (alerts.rules), and the
-feed's evaluator picking the contracts a flush changed (alerts.evaluate)."""
+"""A rule's conditions, cooldown and window on one contract (alerts.rules); the
+feed's evaluator picking the contracts a flush changed, grouping a rule's firings
+into one notification and keeping them until Redis takes them (alerts.evaluate)."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -10,6 +11,8 @@ import pytest
 from alerts.delivery import Notifier, send_in_thread
 from alerts.evaluate import RuleEvaluator
 from alerts.rules import Rule, Watch
+from options import keys
+from options.clients import feed_client
 from options.instruments import Instrument
 
 SYMBOL = "BTC-27MAR26-70000-P-USDT"
@@ -166,3 +169,20 @@ async def test_a_chain_rule_s_firings_in_one_flush_go_out_as_one_notification(
         f"{s} mark_iv 0.{n + 6} above 0.5" for n, s in enumerate(symbols)
     ]
     assert sorted(e["symbol"] for e in evaluator.unsaved) == symbols  # the stream's
+
+
+async def test_firings_wait_in_the_feed_while_redis_is_away(own_redis):
+    client = feed_client(own_redis.url)
+    evaluator = RuleEvaluator(client, "bybit", Notifier([]))
+    evaluator.load([rule().to_dict()])
+    evaluator.check({SYMBOL: {"mark": "150"}}, instruments(SYMBOL))
+    evaluator.notify()
+    own_redis.stop()
+    await evaluator.save()
+    assert len(evaluator.unsaved) == 1  # kept for the next try
+    own_redis.start()
+    await evaluator.save()
+    [(_, fields)] = await client.xrange(keys.alert_events("bybit"))
+    assert fields[b"message"] == f"{SYMBOL} mark 150 above 100".encode()
+    assert not evaluator.unsaved
+    await client.aclose()
