@@ -7,6 +7,7 @@ and window.termReady, which the tests wait on instead of sleeping.
 """
 
 import pytest
+from playwright.sync_api import expect
 
 from options import keys
 from tests.test_browser import ARTIFACTS, browser, daphne, painted_pixels  # noqa: F401
@@ -47,11 +48,10 @@ def test_the_strip_updates_live_and_the_gex_chart_draws(daphne, browser):  # noq
                                            strike, strike))  # fmt: skip
     sim.control("set", symbol=call, markPriceIv="0.9999")
     sim.control("set", symbol=put, markPriceIv="0.8888")
-    page.wait_for_function(
-        "document.querySelector('#analytics [data-metric=atm_iv]').textContent"
-        " === '94.4%'",
-        timeout=10000,
-    )
+    # A locator assertion: the page's Content-Security-Policy refuses the eval()
+    # an evaluated predicate needs.
+    atm_iv = page.locator("#analytics [data-metric=atm_iv]")
+    expect(atm_iv).to_have_text("94.4%", timeout=10000)
     assert metric(page, "forward") == f"{strike:.2f}"
     assert page.evaluate("window.analyticsStats.updates") >= 2
 

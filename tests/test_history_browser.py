@@ -8,6 +8,7 @@ stack's database in a `manage.py shell` child; daphne serves the pages.
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from devtools.processes import Daphne, free_port
 from options import keys
@@ -60,10 +61,7 @@ def test_the_slider_shows_a_past_chain_and_a_row_opens_the_contract(site, browse
     assert page.locator("#history-control").is_visible()
     feed.sim.control("set", symbol=symbol, markPrice="7777.123456")
     mark = page.locator(cell(symbol, "mark"))
-    page.wait_for_function(
-        "(sel) => document.querySelector(sel).dataset.value === '7777.123456'",
-        arg=cell(symbol, "mark"),
-    )
+    expect(mark).to_have_attribute("data-value", "7777.123456", timeout=10000)
     meta = page.request.get(f"{site.url}/chain/bybit/BTC/{expiry}/meta.json").json()
     tick = meta["ticks"][symbol]  # from the listing, e.g. "5" or "0.1"
     places = len(tick.split(".")[1]) if "." in tick else 0
@@ -90,11 +88,7 @@ def test_the_slider_shows_a_past_chain_and_a_row_opens_the_contract(site, browse
 
     # Back to live: the exchange's latest mark again.
     page.click("#live-button")
-    page.wait_for_function(
-        "(sel) => document.querySelector(sel).dataset.value === '7777.123456'",
-        arg=cell(symbol, "mark"),
-        timeout=10000,
-    )
+    expect(mark).to_have_attribute("data-value", "7777.123456", timeout=10000)
 
     # A click on the call's cell opens the contract's page; its charts draw.
     mark.click()
