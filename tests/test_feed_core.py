@@ -3,6 +3,7 @@ the simulator and a private Redis, each in its own process."""
 
 import subprocess
 import sys
+import time
 
 from devtools.processes import wait_for
 from options import contracts, keys
@@ -65,3 +66,22 @@ def test_bad_options_are_refused_with_a_message(tmp_path):
     )  # fmt: skip
     assert out.returncode == 2
     assert "unknown field profile 'everything'" in out.stderr
+
+
+def test_the_health_check_says_whether_the_heartbeat_is_fresh(feed_for):
+    feed = feed_for("--refresh-minutes", "60", "--shard", "all", core=True)
+    health = [sys.executable, "-m", "feed.health", "--redis-url", feed.stack.redis_url]
+
+    def check(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*health, *args], capture_output=True, text=True, timeout=30
+        )
+
+    assert check("--shard", "all").returncode == 1  # no status yet
+    feed.start()
+    wait_for(lambda: check("--shard", "all").returncode == 0, 30, feed.log_tail)
+    assert check().stdout.strip() == "no status for bybit in Redis"  # not that shard
+    feed.stop()
+    time.sleep(1)  # the stopped feed's last heartbeat ages
+    stale = check("--shard", "all", "--max-age", "0.5")
+    assert stale.returncode == 1 and "heartbeat" in stale.stdout
