@@ -72,6 +72,7 @@ def main(mode: str) -> int:
     env = dict(os.environ)
     env.setdefault("DATABASE_URL", f"sqlite:///{VAR / (mode + '.sqlite3')}")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("HISTORY_ENABLED", "1")  # the full tracker: its 24 h history too
     private_redis = ensure_redis(env)
     try:
         os.environ.update(env)
