@@ -104,7 +104,9 @@ class Viewers:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--headless"]
             )
-            page = browser.new_page()
+            # bypass_csp: wait_for_function evaluates its expression with eval(),
+            # which the dashboard's Content-Security-Policy forbids.
+            page = browser.new_page(bypass_csp=True)
             page.goto(f"{self.web_url}/chain/bybit/BTC/{self.expiry}/")
             page.wait_for_function("window.chainReady === true", timeout=60000)
             self._ready.set()

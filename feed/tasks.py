@@ -2,10 +2,14 @@
 and the full deployment's notification delivery (docs/alerts.md).
 
 Only the Celery worker imports this module; the lean feed process never does. The
-work itself lives in feed.refresh, which `run_feed --refresh-minutes` shares.
+refresh itself runs in a child process (`manage.py refresh_symbols`, feed.refresh),
+as the feed's own `--refresh-minutes` does: the listing's HTTP client and the
+thousands of rows a sync builds never stay in the long-lived worker's memory.
 """
 
 import logging
+import subprocess
+import sys
 import time
 
 from celery import shared_task
@@ -14,9 +18,11 @@ from django.conf import settings
 from alerts import delivery
 from alerts.destinations import redact_url
 from alerts.send import deliver
-from feed.refresh import RefreshFailed, locked_refresh, roll_off_expired
+from feed.refresh import RefreshFailed, roll_off_expired
 from options import clients
-from options.universe import publish_universe
+from options.universe import SyncReport, publish_universe
+
+FAILED_EXIT = 3  # `refresh_symbols --unless-fresh`: a base coin failed
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +41,32 @@ log = logging.getLogger(__name__)
 def refresh_symbols(self, exchange: str = "bybit") -> str:
     """Sync every enabled underlying of `exchange` with its listing, then roll off
     expired contracts. Returns the report, or "skipped" when another refresh runs."""
-    client = clients.sync_client()
-    try:
-        report = locked_refresh(client, exchange)
-    except RefreshFailed as exc:
-        log.warning("%s refresh attempt %d failed: %s", exchange,
-                    self.request.retries + 1, exc)  # fmt: skip
-        raise
-    finally:
-        client.close()
-    return "skipped" if report is None else str(report)
+    output = run_refresh(exchange)
+    return "skipped" if output.startswith("skipped") else output
+
+
+def run_refresh(exchange: str) -> str:
+    """`manage.py refresh_symbols` in a child process, with the task's semantics
+    (no wait for the lock, no freshness skip): its report line; RefreshFailed when
+    a base coin failed (retried with backoff), RuntimeError for anything else.
+    The child's log goes to this process's log."""
+    argv = [sys.executable, str(settings.BASE_DIR / "manage.py"), "refresh_symbols",
+            "--exchange", exchange, "--unless-fresh", "0"]  # fmt: skip
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    last = ""
+    with subprocess.Popen(argv, **pipes) as child:
+        for line in child.stderr:  # as it is written, so the log keeps its order
+            log.info("%s refresh: %s", exchange, line.rstrip())
+            last = line.strip() or last
+        output = child.stdout.read().strip().splitlines()
+    if child.returncode == 0:
+        return output[-1] if output else ""
+    error = last or f"exit status {child.returncode}"
+    error = error.removeprefix("CommandError: ").removeprefix("refresh failed: ")
+    if child.returncode == FAILED_EXIT:
+        log.warning("%s refresh failed: %s", exchange, error)
+        raise RefreshFailed(error, SyncReport(exchange=exchange))
+    raise RuntimeError(f"{exchange} refresh: {error}")
 
 
 @shared_task(name="feed.tasks.roll_off_expired")

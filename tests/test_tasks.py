@@ -21,7 +21,7 @@ from devtools.receiver import Receiver
 from devtools.simulators import Simulator
 from devtools.stack import Stack
 from feed.exchanges.bybit import Bybit
-from feed.tasks import refresh_symbols
+from feed.refresh import locked_refresh
 from options import keys, store
 from options.instruments import Instrument
 from options.models import OptionContract
@@ -207,13 +207,15 @@ def test_a_refresh_keeps_a_delivering_contract_rolled_off(
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(CHANNEL)
 
-    refresh_symbols.apply(kwargs={"exchange": "bybit"})  # in-process, eagerly
+    # The refresh that the task runs in its child process, here in-process so that
+    # the listing can be replaced.
+    locked_refresh(client, "bybit")
     contract = OptionContract.objects.get()
     assert not contract.is_active  # listed, but past its expiry
 
     # The next refresh reactivates it from the listing and rolls it off again: no
     # change for the feed, so no message beyond the first refresh's.
-    refresh_symbols.apply(kwargs={"exchange": "bybit"})
+    locked_refresh(client, "bybit")
     contract.refresh_from_db()
     assert not contract.is_active
     messages = [pubsub.get_message(timeout=0.5) for _ in range(4)]

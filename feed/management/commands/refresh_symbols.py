@@ -74,7 +74,8 @@ class Command(BaseCommand):
         try:
             report = locked_refresh(client, exchange, bases, fresh_for_s=fresh_for_s)
         except RefreshFailed as exc:
-            raise CommandError(f"refresh failed: {exc}") from None
+            # Its own status, so that the Celery task (feed.tasks) retries it.
+            raise CommandError(f"refresh failed: {exc}", returncode=3) from None
         self.stdout.write("skipped: fresh or locked" if report is None else str(report))
 
     def print_report(self, report: SyncReport, verbosity: int) -> None:
