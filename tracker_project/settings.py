@@ -43,7 +43,7 @@ USE_I18N = False
 FEED_ONLY = env.bool("TRACKER_FEED_ONLY", default=False)
 CELERY_WORKER = env.bool("TRACKER_CELERY_WORKER", default=False)
 FEED_APPS = ["options", "feed"]
-WORKER_APPS = ["django_celery_beat", *FEED_APPS]
+WORKER_APPS = ["django_celery_beat", *FEED_APPS, "alerts"]
 if FEED_ONLY:
     INSTALLED_APPS = FEED_APPS
 elif CELERY_WORKER:
