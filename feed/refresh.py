@@ -96,6 +96,11 @@ def base_coin_exists(base_coin: str, exchange: str = "bybit") -> bool:
 # and `manage.py refresh_symbols` all take this path. -----------------------------
 
 
+# `manage.py refresh_symbols --unless-fresh`'s exit status when a base coin failed:
+# the Celery task, which runs it in a child process, retries on it.
+FAILED_EXIT = 3
+
+
 class RefreshFailed(Exception):
     """A base coin's listing could not be read; its contracts were left as they
     were. Raised so that the caller retries with backoff; `report` says what the

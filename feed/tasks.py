@@ -18,11 +18,9 @@ from django.conf import settings
 from alerts import delivery
 from alerts.destinations import redact_url
 from alerts.send import deliver
-from feed.refresh import RefreshFailed, roll_off_expired
+from feed.refresh import FAILED_EXIT, RefreshFailed, roll_off_expired
 from options import clients
 from options.universe import SyncReport, publish_universe
-
-FAILED_EXIT = 3  # `refresh_symbols --unless-fresh`: a base coin failed
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ import redis
 from django.core.management import CommandError, call_command
 
 from devtools.processes import free_port
+from feed.refresh import FAILED_EXIT
 from options import keys, store
 from options.models import OptionContract, Underlying
 from tests.test_universe import fake_registry  # noqa: F401 (a fixture)
@@ -76,6 +77,22 @@ def test_a_failing_coin_is_recorded_and_the_others_are_synced(exchange, redis_cl
     recorded = store.read_refresh(redis_client, "bybit")
     assert recorded["state"] == "failed" and recorded["failures"] == "1"
     assert recorded["last_error"] == "ETH: bybit: HTTP 500 (after 5 retries)"
+
+
+@pytest.mark.django_db
+def test_a_scheduled_refresh_with_a_failing_coin_exits_with_status_3(
+    exchange, redis_client
+):
+    # The Celery task runs this form in a child process and retries on status 3.
+    exchange.broken = {"ETH": "bybit: HTTP 500 (after 5 retries)"}
+
+    with pytest.raises(
+        CommandError, match="refresh failed: ETH: bybit: HTTP 500"
+    ) as err:
+        refresh("--unless-fresh", "0")
+
+    assert err.value.returncode == FAILED_EXIT
+    assert OptionContract.objects.filter(underlying__base_coin="BTC").count() == 6
 
 
 @pytest.mark.django_db

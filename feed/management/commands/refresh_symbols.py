@@ -8,7 +8,7 @@ acts on within a second.
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from feed.refresh import RefreshFailed, locked_refresh
+from feed.refresh import FAILED_EXIT, RefreshFailed, locked_refresh
 from options import clients
 from options.universe import SyncReport
 
@@ -75,7 +75,9 @@ class Command(BaseCommand):
             report = locked_refresh(client, exchange, bases, fresh_for_s=fresh_for_s)
         except RefreshFailed as exc:
             # Its own status, so that the Celery task (feed.tasks) retries it.
-            raise CommandError(f"refresh failed: {exc}", returncode=3) from None
+            raise CommandError(
+                f"refresh failed: {exc}", returncode=FAILED_EXIT
+            ) from None
         self.stdout.write("skipped: fresh or locked" if report is None else str(report))
 
     def print_report(self, report: SyncReport, verbosity: int) -> None:
