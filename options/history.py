@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import close_old_connections, connection
 
 from options import history_codec, read
@@ -187,7 +188,10 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
 def _chunks(rows):
     """The query's rows, CHUNK at a time (a day of a wide chain is 20 MB), through
     the database cursor: the ORM's per-row work cost 8 x the query itself."""
-    sql, params = rows.query.sql_with_params()
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # a filter no row can match (e.g. `__in` an empty list)
+        return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(CHUNK):

@@ -41,7 +41,7 @@ def number(raw: str | None) -> float | None:
         return None
     try:
         value = float(raw)
-    except ValueError:
+    except (TypeError, ValueError):
         return None
     return value if value - value == 0 else None  # inf - inf and nan are nan
 
@@ -51,7 +51,7 @@ def quote(values: Mapping[str, str]) -> Quote:
         u, iv = float(values["underlying"]), float(values["mark_iv"])
         delta, gamma = float(values["delta"]), float(values["gamma"])
         oi, volume = float(values["oi"]), float(values["volume_24h"])
-    except (KeyError, ValueError):
+    except (KeyError, TypeError, ValueError):  # absent, None (unusable) or text
         return _quote(values)
     total = u + iv + delta + gamma + oi + volume
     if total - total != 0:  # an infinity or a nan among them

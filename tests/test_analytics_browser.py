@@ -22,7 +22,7 @@ def metric(page, name: str) -> str:
 def test_the_strip_updates_live_and_the_gex_chart_draws(daphne, browser):  # noqa: F811
     redis, sim = daphne.feed.redis, daphne.feed.sim
     expiry = redis.zrange(keys.expiries("bybit", "BTC"), 0, -1)[3]
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page = browser.new_page(viewport={"width": 1600, "height": 1100}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{daphne.url}/chain/bybit/BTC/{expiry}/")
@@ -77,7 +77,7 @@ def test_the_term_page_draws_the_term_structure_and_the_24h_lines(daphne, browse
         "[samples.record(now - timedelta(minutes=m)) for m in (2, 1, 0)]",
     )  # fmt: skip
     expiries = daphne.feed.redis.zrange(keys.expiries("bybit", "BTC"), 0, -1)
-    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page = browser.new_page(viewport={"width": 1400, "height": 1200}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{daphne.url}/term/bybit/BTC/")

@@ -51,7 +51,7 @@ def test_the_slider_shows_a_past_chain_and_a_row_opens_the_contract(site, browse
     expiry = redis.zrange(keys.expiries("bybit", "BTC"), 0, 0)[0]
     symbol = atm_call(redis, expiry)
     feed.stack.run("shell", "-c", SAMPLE)
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page = browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{site.url}/chain/bybit/BTC/{expiry}/")

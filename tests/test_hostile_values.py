@@ -157,7 +157,7 @@ def test_the_dashboard_shows_blank_where_a_value_cannot_be_used(stack, browser):
     expiry = widest_btc_expiry(stack)
     symbol = symbols_of(stack, expiry)[0][0]
     key = keys.tick("bybit", symbol)
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page = browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     with stack.still():
