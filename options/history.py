@@ -212,7 +212,7 @@ def _rolled_hours(chain: dict, since_ms: int, until_ms: int) -> list[int]:
     hours = ContractHour.objects.filter(
         **chain, hour_ms__gt=since_ms - HOUR_MS, hour_ms__lte=until_ms
     )
-    return sorted(set(hours.values_list("hour_ms", flat=True)))
+    return sorted(hours.values_list("hour_ms", flat=True).distinct())
 
 
 def _runs(hours: list[int]):
