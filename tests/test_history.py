@@ -325,6 +325,6 @@ def test_a_late_minute_rewrites_its_hour_and_the_trim_keeps_them_equal():
     trim(slots[70] + 1)
     combined, alone = _both_ways(symbol, 0, now, ("mark", "bid"), 120)
     assert combined == alone and combined.times[0] > slots[70]
-    assert ContractHour.objects.filter(hour_ms__lt=slots[70]).exists()
+    assert ContractHour.objects.filter(hour_ms__lte=slots[70]).exists()
     trim(now)
     assert not ContractHour.objects.filter(hour_ms__lt=slot_of(now, 3600)).exists()
