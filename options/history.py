@@ -15,12 +15,18 @@ from django.core.exceptions import EmptyResultSet
 from django.db import close_old_connections, connection
 
 from options import history_codec, read
-from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
+from options.history_models import (
+    HISTORY_FIELDS,
+    ChainSample,
+    ContractHour,
+    SampleUniverse,
+)
 from options.read import NotFound
 from options.rows import PRICE_FIELDS, Chain
 from options.symbols import SymbolError, parse_symbol
 
 CHUNK = 120  # rows decoded at a time: the memory a read holds stays small
+HOUR_MS = 3_600_000
 # A slot the sampler missed is filled by the sample before it, up to this many slots.
 SLOTS_BACK = 2
 
@@ -161,15 +167,34 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
     chain = {"exchange": exchange, "base": parsed.base,
              "expiry": parsed.expiry_date.isoformat()}  # fmt: skip
     close_old_connections()
+    rolled = _rolled_hours(chain, since_ms, until_ms)
     samples = ChainSample.objects.filter(
         **chain, at_ms__gte=since_ms, at_ms__lte=until_ms
     ).order_by("at_ms")
     # A step no longer than a slot keeps every sample. Else the slots to keep come
-    # from the index alone, then only their rows are read.
+    # from the index alone (every slot of the chain, rolled up or not), then only
+    # their samples are read.
+    kept = None
     if step_s and step_s > settings.HISTORY_INTERVAL:
         stamps = samples.values_list("at_ms", flat=True)
         kept = [t for (t,) in _last_per_step(((t,) for t in stamps), step_s)]
         samples = samples.filter(at_ms__in=kept)
+    for start, end in _runs(rolled):  # those hours come from the per-contract rows
+        samples = samples.exclude(at_ms__gte=start, at_ms__lt=end)
+    times, values = _from_chains(samples, symbol, fields)
+    if rolled:
+        hours = _from_hours(chain, symbol, rolled, since_ms, until_ms, fields)
+        if kept is not None:
+            kept = set(kept)
+            hours = [row for row in hours if row[0] in kept]
+        times, values = _merged(hours, times, values, fields)
+    if not times and not _ever_listed(chain, symbol):
+        raise NotFound("symbol", f"no history for symbol {symbol!r} on {exchange}")
+    return History(exchange, symbol, fields, times, values)
+
+
+def _from_chains(samples, symbol, fields) -> tuple[list, dict]:
+    """The contract's times and values out of its chain's rows."""
     times, values = [], {field: [] for field in fields}
     for chunk in _chunks(samples.values_list("at_ms", "universe__digest", *fields)):
         positions = _positions({row[1] for row in chunk})
@@ -180,9 +205,63 @@ def _history(exchange, symbol, since_ms, until_ms, fields, step_s) -> History:
         for i, field in enumerate(fields, start=2):
             column = [row[i] for row, _ in found]
             values[field].extend(history_codec.values_at(column, places))
-    if not times and not _ever_listed(chain, symbol):
-        raise NotFound("symbol", f"no history for symbol {symbol!r} on {exchange}")
-    return History(exchange, symbol, fields, times, values)
+    return times, values
+
+
+def _rolled_hours(chain: dict, since_ms: int, until_ms: int) -> list[int]:
+    """The chain's hours in the range that the per-contract table holds."""
+    hours = ContractHour.objects.filter(
+        **chain, hour_ms__gt=since_ms - HOUR_MS, hour_ms__lte=until_ms
+    )
+    return sorted(hours.values_list("hour_ms", flat=True).distinct())
+
+
+def _runs(hours: list[int]):
+    """Consecutive hours as (start, end) spans, in ms."""
+    start = None
+    for k, hour in enumerate(hours):
+        start = hour if start is None else start
+        if k + 1 == len(hours) or hours[k + 1] != hour + HOUR_MS:
+            yield start, hour + HOUR_MS
+            start = None
+
+
+def _from_hours(chain, symbol, hours, since_ms, until_ms, fields) -> list[tuple]:
+    """(time, values...) of the contract's rolled-up samples in the range; none
+    older than its chain's oldest sample (the trim drops an hour only once wholly
+    past the retention: what the chain rows no longer hold is gone)."""
+    oldest = (
+        ChainSample.objects.filter(**chain)
+        .order_by("at_ms")
+        .values_list("at_ms", flat=True)
+        .first()
+    )
+    if oldest is None:
+        return []
+    since_ms = max(since_ms, oldest)
+    wanted = [HISTORY_FIELDS.index(field) for field in fields]
+    blobs = ContractHour.objects.filter(
+        exchange=chain["exchange"], symbol=symbol, hour_ms__in=hours
+    ).values_list("data", flat=True)
+    found = []
+    for blob in blobs:
+        times, columns = history_codec.unpack_hour(bytes(blob), wanted)
+        found += [
+            (t, *(column[k] for column in columns))
+            for k, t in enumerate(times)
+            if since_ms <= t <= until_ms
+        ]
+    return found
+
+
+def _merged(hours, times, values, fields):
+    """The rolled-up samples and the chain rows' in time order."""
+    rows = hours + [
+        (t, *(values[field][k] for field in fields)) for k, t in enumerate(times)
+    ]
+    rows.sort(key=lambda row: row[0])
+    merged = {field: [row[i] for row in rows] for i, field in enumerate(fields, 1)}
+    return [row[0] for row in rows], merged
 
 
 def _chunks(rows):

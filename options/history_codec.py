@@ -12,6 +12,7 @@ A value that is absent (or not a plain decimal) is the type's minimum. Pure: no 
 """
 
 import struct
+import zlib
 from collections.abc import Sequence
 
 HEADER = 2
@@ -99,3 +100,34 @@ def text(mantissa: int, decimals: int) -> str:
     whole, frac = digits[:-decimals], digits[-decimals:].rstrip("0")
     sign = "-" if mantissa < 0 else ""
     return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+
+
+# One contract's hour: its sample times and each field's values over the hour, each
+# field packed as a column above (the hour's samples in place of the chain's
+# contracts), zlib'd together. A few hundred bytes: the per-contract table's rows.
+#
+#     zlib( n | n int64 times | per field: uint32 length | column (0: absent) )
+
+_COUNT, _LENGTH = struct.Struct("<I"), struct.Struct("<I")
+
+
+def pack_hour(times: Sequence[int], columns: Sequence[bytes | None]) -> bytes:
+    """One contract's hour from its sample times and a column per field."""
+    parts = [_COUNT.pack(len(times)), struct.pack(f"<{len(times)}q", *times)]
+    for column in columns:
+        parts += [_LENGTH.pack(len(column or b"")), column or b""]
+    return zlib.compress(b"".join(parts))
+
+
+def unpack_hour(blob: bytes, wanted: Sequence[int]) -> tuple[list[int], list[list]]:
+    """(times, the values of the fields at the positions `wanted`, as floats)."""
+    data = zlib.decompress(blob)
+    n = _COUNT.unpack_from(data)[0]
+    times = list(struct.unpack_from(f"<{n}q", data, 4))
+    offset, columns = 4 + 8 * n, []
+    while offset < len(data):
+        length = _LENGTH.unpack_from(data, offset)[0]
+        columns.append(data[offset + 4 : offset + 4 + length] or None)
+        offset += 4 + length
+    places = range(n)
+    return times, [values_at([columns[i]] * n, places) for i in wanted]

@@ -64,3 +64,32 @@ class ChainSample(models.Model):
             )
         ]
         indexes = [models.Index(fields=["at_ms"], name="chainsample_at")]
+
+
+class ContractHour(models.Model):
+    """One contract's samples of one finished hour, rolled up from that hour's
+    ChainSample rows (options.history_write.roll_up): a day of one contract is 24
+    small rows instead of 1,440 rows of its whole chain."""
+
+    exchange = models.CharField(max_length=32)
+    base = models.CharField(max_length=16)
+    expiry = models.CharField(max_length=10)
+    symbol = models.CharField(max_length=64)
+    hour_ms = models.BigIntegerField()  # start of the hour, ms since the epoch
+    samples = models.IntegerField()  # the chain's samples of the hour rolled up
+    data = models.BinaryField()  # options.history_codec.pack_hour
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exchange", "symbol", "hour_ms"],
+                name="contracthour_symbol_hour_uniq",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["exchange", "base", "expiry", "hour_ms"],
+                name="contracthour_chain_hour",
+            ),
+            models.Index(fields=["hour_ms"], name="contracthour_hour"),
+        ]

@@ -10,12 +10,19 @@ never waits on either.
 import asyncio
 import hashlib
 import time
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max
 
 from options import clients, history_codec, read
-from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
+from options.history_models import (
+    HISTORY_FIELDS,
+    ChainSample,
+    ContractHour,
+    SampleUniverse,
+)
 from options.rows import Chain
 
 
@@ -28,8 +35,8 @@ def record(
     interval_s: int, retention_s: int, now_ms: int | None = None, exchanges=None
 ) -> str:
     """Sample every chain of the exchanges (all in Redis when None) into the slot of
-    `now_ms`, then trim. A slot already sampled keeps its first sample. Returns a
-    one-line summary."""
+    `now_ms`, trim, and roll the finished hours up. A slot already sampled keeps its
+    first sample. Returns a one-line summary."""
     now_ms = read.now_ms() if now_ms is None else now_ms
     started = time.perf_counter()
     chains = asyncio.run(read_every_chain(exchanges))
@@ -39,10 +46,12 @@ def record(
     with transaction.atomic():
         rows = [sample_of(chain, slot) for chain in chains if chain.rows]
         ChainSample.objects.bulk_create(rows, ignore_conflicts=True)
+    hours = roll_up(now_ms, now_ms - retention_s * 1000, exchanges)
     contracts = sum(len(chain.ticks()) for chain in chains)
     write_s = time.perf_counter() - started - read_s
     return (
         f"{len(rows)} chains, {contracts} contracts at {slot}; trimmed {trimmed}; "
+        f"{hours} chain-hours rolled up; "
         f"read {read_s * 1000:.0f} ms, written {write_s * 1000:.0f} ms"
     )
 
@@ -112,9 +121,76 @@ def universe_of(entries: Iterable[tuple[str, float]]) -> SampleUniverse:
 
 
 def trim(cutoff_ms: int) -> int:
-    """Delete the samples older than the cutoff, then the universes no sample uses;
-    returns how many samples went."""
+    """Delete the samples older than the cutoff, the hours wholly older, then the
+    universes no sample uses; returns how many samples went."""
+    ContractHour.objects.filter(hour_ms__lte=cutoff_ms - HOUR_MS).delete()
     deleted, _ = ChainSample.objects.filter(at_ms__lt=cutoff_ms).delete()
     if deleted:
         SampleUniverse.objects.filter(chainsample__isnull=True).delete()
     return deleted
+
+
+# The per-contract table ------------------------------------------------------------
+
+HOUR_MS = 3_600_000
+CHAIN = ("exchange", "base", "expiry")
+
+
+def roll_up(now_ms: int, oldest_ms: int, exchanges=None) -> int:
+    """Write the per-contract rows of every finished hour (wholly within the
+    retention) whose chain samples are not all rolled up yet: the hour just finished,
+    and an hour a late slot was written into since. Returns the chain-hours written."""
+    first, current = -(-oldest_ms // HOUR_MS) * HOUR_MS, now_ms - now_ms % HOUR_MS
+    hour = ExpressionWrapper(F("at_ms") / HOUR_MS * HOUR_MS, BigIntegerField())
+    samples = ChainSample.objects.filter(at_ms__gte=first, at_ms__lt=current)
+    rolled = ContractHour.objects.filter(hour_ms__gte=first, hour_ms__lt=current)
+    if exchanges:
+        samples = samples.filter(exchange__in=exchanges)
+        rolled = rolled.filter(exchange__in=exchanges)
+    counts = samples.annotate(hour=hour).values(*CHAIN, "hour").annotate(n=Count("id"))
+    done = {
+        (r["exchange"], r["base"], r["expiry"], r["hour_ms"]): r["n"]
+        for r in rolled.values(*CHAIN, "hour_ms").annotate(n=Max("samples"))
+    }
+    stale = [
+        (c["exchange"], c["base"], c["expiry"], c["hour"])
+        for c in counts
+        if done.get((c["exchange"], c["base"], c["expiry"], c["hour"])) != c["n"]
+    ]
+    for chain_hour in stale:
+        roll_chain_hour(*chain_hour)
+    return len(stale)
+
+
+def roll_chain_hour(exchange: str, base: str, expiry: str, hour_ms: int) -> None:
+    """Replace one chain's rows of one hour: a row per contract it listed then."""
+    chain = {"exchange": exchange, "base": base, "expiry": expiry}
+    rows = (
+        ChainSample.objects.filter(**chain, at_ms__gte=hour_ms)
+        .filter(at_ms__lt=hour_ms + HOUR_MS)
+        .select_related("universe")
+        .order_by("at_ms")
+    )
+    times = defaultdict(list)
+    values = defaultdict(lambda: [[] for _ in HISTORY_FIELDS])
+    count, universes = 0, {}
+    for row in rows:
+        count += 1
+        if row.universe_id not in universes:
+            universes[row.universe_id] = row.universe.entries()
+        entries = universes[row.universe_id]
+        columns = [history_codec.unpack(getattr(row, f), len(entries))
+                   for f in HISTORY_FIELDS]  # fmt: skip
+        for i, (symbol, _) in enumerate(entries):
+            times[symbol].append(row.at_ms)
+            for field, column in zip(values[symbol], columns, strict=True):
+                field.append(column[i])
+    hours = [
+        ContractHour(**chain, symbol=symbol, hour_ms=hour_ms, samples=count,
+                     data=history_codec.pack_hour(
+                         times[symbol], [history_codec.pack(v) for v in fields]))
+        for symbol, fields in values.items()
+    ]  # fmt: skip
+    with transaction.atomic():
+        ContractHour.objects.filter(**chain, hour_ms=hour_ms).delete()
+        ContractHour.objects.bulk_create(hours)

@@ -151,4 +151,8 @@ def _plain(value: Decimal) -> Decimal:
 
 
 # The history's tables live in a module of their own (options/history_models.py).
-from options.history_models import ChainSample, SampleUniverse  # noqa: E402, F401
+from options.history_models import (  # noqa: E402, F401
+    ChainSample,
+    ContractHour,
+    SampleUniverse,
+)

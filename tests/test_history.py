@@ -16,8 +16,13 @@ from devtools.processes import wait_for
 from feed.exchanges.bybit.stream import FIELD_MAP
 from feed.tasks import sample_history
 from options import history, history_codec, read
-from options.history_models import HISTORY_FIELDS, ChainSample, SampleUniverse
-from options.history_write import record, slot_of, universe_of
+from options.history_models import (
+    HISTORY_FIELDS,
+    ChainSample,
+    ContractHour,
+    SampleUniverse,
+)
+from options.history_write import record, roll_up, slot_of, trim, universe_of
 from tests.test_api import error_of
 
 MINUTE_MS = 60_000
@@ -238,3 +243,88 @@ def test_the_celery_task_samples_only_when_history_is_on(stack, settings):
     assert "120 contracts" in sample_history()  # every contract the simulator lists
     slots = {before, slot_of(read.now_ms(), 60)}  # the minute may turn meanwhile
     assert set(ChainSample.objects.values_list("at_ms", flat=True)) <= slots
+
+
+# The per-contract table --------------------------------------------------------------
+
+
+def _chain_rows(symbol: str, minutes: int) -> list[int]:
+    """Synthetic samples of one chain over the last `minutes` minutes (crossing
+    hours): the contract at moving positions, absent from some, a slot missed
+    now and then, values with varying decimals and gaps. Returns the slots."""
+    other = "BTC-1JAN30-50-C-USDT"
+    alone = universe_of([(symbol, 100.0)])
+    beside = universe_of([(other, 50.0), (symbol, 100.0)])
+    without = universe_of([(other, 50.0)])
+    slots = [s for k, s in enumerate(past_slots(minutes)) if k % 17 != 5]
+    rows = []
+    for k, slot in enumerate(slots):
+        universe = (alone, beside, without)[k % 3 if k % 11 else 2]
+        n = len(universe.entries())
+        rows.append(ChainSample(
+            exchange="bybit", base="BTC", expiry="2030-01-01", at_ms=slot,
+            universe=universe,
+            mark=history_codec.pack([f"{k}.{k % 7}"] * n),
+            bid=history_codec.pack([None if k % 5 else str(k * 1000)] * n),
+            mark_iv=history_codec.pack([f"0.{k:04d}1"] * n),
+            ts=history_codec.pack([str(slot + 123)] * n),
+        ))  # fmt: skip
+    ChainSample.objects.bulk_create(rows)
+    return slots
+
+
+def _both_ways(symbol, since, until, fields, step=None):
+    """(the combined read, the chain rows alone: the read before the table)."""
+    read_ = async_to_sync(history.read_history)
+    combined = read_("bybit", symbol, since, until, fields, step)
+    saved = history._rolled_hours
+    history._rolled_hours = lambda *args: []
+    try:
+        alone = read_("bybit", symbol, since, until, fields, step)
+    finally:
+        history._rolled_hours = saved
+    return combined, alone
+
+
+@pytest.mark.django_db
+def test_a_day_across_hours_reads_the_same_from_both_tables():
+    symbol = "BTC-1JAN30-100-C-USDT"
+    slots = _chain_rows(symbol, 200)
+    now = read.now_ms()
+    assert roll_up(now, now - 86_400_000) >= 3  # the finished hours: 3 or 4
+    hours = sorted(set(ContractHour.objects.values_list("hour_ms", flat=True)))
+    assert hours and hours[-1] < slot_of(now, 3600)  # never the current hour
+    assert roll_up(now, now - 86_400_000) == 0  # idempotent
+    fields = ("mark", "bid", "mark_iv", "ts", "oi")
+    ranges = [(slots[0], slots[-1]), (slots[3] + 1, slots[-9] - 1), (0, now)]
+    for since, until in ranges:
+        for step in (None, 60, 300, 3600):
+            combined, alone = _both_ways(symbol, since, until, fields, step)
+            assert combined == alone and alone.times, (since, until, step)
+    combined, _ = _both_ways(symbol, 0, now, fields)
+    assert combined.values["mark"][:2] == [1.1, 3.3]  # not listed in the 0th, 2nd
+
+
+@pytest.mark.django_db
+def test_a_late_minute_rewrites_its_hour_and_the_trim_keeps_them_equal():
+    symbol = "BTC-1JAN30-100-C-USDT"
+    slots = _chain_rows(symbol, 200)
+    now = read.now_ms()
+    roll_up(now, now - 86_400_000)
+    missed = slots[4] + MINUTE_MS  # a slot the sampler missed, in a finished hour
+    assert missed not in slots and missed < slot_of(now, 3600)
+    ChainSample.objects.create(
+        exchange="bybit", base="BTC", expiry="2030-01-01", at_ms=missed,
+        universe=universe_of([(symbol, 100.0)]), mark=history_codec.pack(["77.5"]),
+    )  # fmt: skip
+    assert roll_up(now, now - 86_400_000) == 1
+    combined, alone = _both_ways(symbol, 0, now, ("mark", "bid"))
+    assert combined == alone and missed in combined.times
+    # A trim in the middle of an hour: the hour stays rolled up, its samples older
+    # than the cutoff do not come back.
+    trim(slots[70] + 1)
+    combined, alone = _both_ways(symbol, 0, now, ("mark", "bid"), 120)
+    assert combined == alone and combined.times[0] > slots[70]
+    assert ContractHour.objects.filter(hour_ms__lte=slots[70]).exists()
+    trim(now)
+    assert not ContractHour.objects.filter(hour_ms__lt=slot_of(now, 3600)).exists()
