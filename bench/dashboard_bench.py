@@ -91,9 +91,11 @@ HOOK = """(() => {
 OBSERVE = """(selector) => {
     window.__seen = {};
     const cell = document.querySelector(selector);
+    // Keyed by the raw value: the cell's text has the tick size's precision.
     new MutationObserver(() => {
-        window.__seen[cell.textContent] = [Date.now(), window.__serverTs];
-    }).observe(cell, {childList: true, characterData: true, subtree: true});
+        window.__seen[cell.dataset.value] = [Date.now(), window.__serverTs];
+    }).observe(cell, {childList: true, characterData: true, subtree: true,
+                      attributes: true, attributeFilter: ["data-value"]});
 }"""
 
 STAGES = ("to_feed", "to_flush_point", "flush_and_publish", "in_daphne", "to_cell")
