@@ -31,7 +31,6 @@ import json
 import os
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import orjson
@@ -40,7 +39,7 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import Stack, cpu_seconds, percentile, rss_mb  # noqa: E402
-from devtools.processes import Daphne, free_port, wait_for  # noqa: E402
+from devtools.processes import Daphne, free_port  # noqa: E402
 from options import keys, live  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -90,12 +89,22 @@ HOOK = """(() => {
 
 OBSERVE = """(selector) => {
     window.__seen = {};
+    const waiting = {};
     const cell = document.querySelector(selector);
     // Keyed by the raw value: the cell's text has the tick size's precision.
     new MutationObserver(() => {
-        window.__seen[cell.dataset.value] = [Date.now(), window.__serverTs];
+        const value = cell.dataset.value;
+        window.__seen[value] = [Date.now(), window.__serverTs];
+        if (waiting[value]) waiting[value](window.__seen[value]);
     }).observe(cell, {childList: true, characterData: true, subtree: true,
                       attributes: true, attributeFilter: ["data-value"]});
+    // One call per tick that returns once the value is in the cell: polling the
+    // page would load the machine the benchmark measures.
+    window.__waitSeen = (value) => window.__seen[value] ? window.__seen[value]
+        : new Promise((resolve, reject) => {
+            waiting[value] = resolve;
+            setTimeout(() => reject(new Error(`${value} never shown`)), 20000);
+        });
 }"""
 
 STAGES = ("to_feed", "to_flush_point", "flush_and_publish", "in_daphne", "to_cell")
@@ -155,13 +164,7 @@ def force_ticks(stack, page, watch, symbol: str, ticks: int, per_tick: bool) -> 
         mark = f"{50000 + n}.5"
         sent_ms = time.time() * 1000
         pushed_ms = stack.sim.control("set", symbol=symbol, markPrice=mark)["ts"]
-        # Polled from here with a plain expression: a predicate with an argument is
-        # eval()ed in the page, which its Content-Security-Policy refuses. The
-        # latency comes from the page's own clock, not from this poll.
-        expression = f"window.__seen[{json.dumps(mark)}]"
-        seen = wait_for(  # long: a loaded machine, not a lost tick
-            partial(page.evaluate, expression), 20, f"mark {mark}", 0.01
-        )
+        seen = page.evaluate("(mark) => window.__waitSeen(mark)", mark)
         latencies.append(seen[0] - pushed_ms)
         requested.append(seen[0] - sent_ms)
         time.sleep(0.05 + (n % 7) * 0.03)  # the next tick at another phase

@@ -5,16 +5,14 @@ The chain page needs 16 of the store's fields; snapshots read only those (HMGET)
 diffs are narrowed to them, which halves what every socket carries.
 """
 
-import asyncio
 import re
-import time
-import weakref
 from collections import OrderedDict
 from datetime import date
 
 import orjson
 from redis.exceptions import RedisError
 
+from dashboard.latest import latest
 from options import read
 from options.rows import Expiry, FeedHealth, feed_health
 
@@ -135,18 +133,12 @@ async def read_snapshot(exchange: str, base: str, expiry: str) -> dict | None:
     }
 
 
-# The feed status, read at most once a second per process and exchange whatever the
-# number of sockets (ChainConsumer asks every second for each of them).
-_status_reads: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 async def feed_status(exchange: str) -> FeedHealth:
-    reads = _status_reads.setdefault(asyncio.get_running_loop(), {})
-    started, task = reads.get(exchange, (0.0, None))
-    if task is None or time.monotonic() - started >= STATUS_EVERY_S:
-        task = asyncio.ensure_future(_read_status(exchange))
-        reads[exchange] = (time.monotonic(), task)
-    return await asyncio.shield(task)
+    """The feed's status, read at most once a second per process and exchange
+    whatever the number of sockets (dashboard.latest): a message never waits for it."""
+    return await latest(
+        ("status", exchange), STATUS_EVERY_S, lambda: _read_status(exchange)
+    )
 
 
 async def _read_status(exchange: str) -> FeedHealth:

@@ -9,6 +9,8 @@ PUBSUB NUMSUB, asked in the same round trip as the publish, tells which. A chain
 gains a viewer gets all its rows at the next flush, since its page may have missed
 changes between its snapshot and then. While anyone has a pattern subscription
 (`redis-cli psubscribe 'asgi__group__chain.*'`), every chain counts as watched.
+The runner writes the watched chains' contracts first (take_watched) and publishes
+before it writes the rest, so that a page's change never waits for that write.
 """
 
 import logging
@@ -33,6 +35,19 @@ class LivePublisher:
         self._universe: Mapping[str, Instrument] = {}
         self._channel_of: dict[str, bytes] = {}  # symbol -> its chain's channel
         self._chains: dict[bytes, tuple[str, str]] = {}  # channel -> (base, expiry)
+        self._hot: set[str] = set()  # the contracts of the watched chains
+
+    def take_watched(self, pending: dict) -> list:
+        """Take the items of the watched chains' contracts out of a flush's pending
+        ones (all of them until the first publish has told who watches)."""
+        if self.watched is None:
+            items = list(pending.items())
+            pending.clear()
+            return items
+        hot = self._hot
+        few, many = (hot, pending) if len(hot) < len(pending) else (pending, hot)
+        symbols = [symbol for symbol in few if symbol in many]
+        return [(symbol, pending.pop(symbol)) for symbol in symbols]
 
     def note(self, symbols: Iterable[str]) -> None:
         """Contracts just written to Redis: they go out with the next publish."""
@@ -69,6 +84,9 @@ class LivePublisher:
             channel = live.group_channel(group).encode()
             self._channel_of[symbol] = channel
             self._chains.setdefault(channel, (inst.base, inst.expiry_key))
+        if self.watched is not None:
+            watched = self.watched
+            self._hot = {s for s, c in self._channel_of.items() if c in watched}
 
     def _by_chain(self, symbols: Iterable[str]) -> dict[bytes, list[str]]:
         watched, channel_of = self.watched, self._channel_of
@@ -96,4 +114,6 @@ class LivePublisher:
         gained = watched - before
         if gained:
             self.note(s for s, c in self._channel_of.items() if c in gained)
+        if watched != self.watched:
+            self._hot = {s for s, c in self._channel_of.items() if c in watched}
         self.watched = watched
