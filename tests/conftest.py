@@ -136,6 +136,18 @@ def start_module_feed(tmp_path_factory, migrated_database):
     return start
 
 
+@pytest.fixture(scope="module")
+def hostile_store():
+    """A private Redis holding one BTC chain whose prices are formula strings
+    (tests.test_hostile_requests.fill_hostile_chain), for a module's web server."""
+    from tests.test_hostile_requests import fill_hostile_chain
+
+    server = LocalRedis().start()
+    fill_hostile_chain(server.url)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def start_web(tmp_path_factory, migrated_database):
     """For module fixtures: start_web(name, redis_url, **env) runs daphne serving the

@@ -13,7 +13,6 @@ import redis
 import websockets
 
 from api.chain import safe_cell
-from devtools.localredis import LocalRedis
 from devtools.processes import wait_for
 from options import keys
 
@@ -49,13 +48,10 @@ def fill_hostile_chain(redis_url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def web(start_web):
-    store = LocalRedis().start()
-    fill_hostile_chain(store.url)
-    server = start_web("hostile", store.url)
+def web(start_web, hostile_store):
+    server = start_web("hostile", hostile_store.url)
     yield server
     server.kill()
-    store.stop()
 
 
 def log_of(web) -> str:

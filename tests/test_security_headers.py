@@ -11,10 +11,9 @@ import orjson
 import pytest
 import websockets
 
-from devtools.localredis import LocalRedis
 from devtools.processes import BASE_DIR
 from tests.test_browser import browser  # noqa: F401  (Chromium)
-from tests.test_hostile_requests import CHAIN, EXPIRY, fill_hostile_chain, refusal_of
+from tests.test_hostile_requests import CHAIN, EXPIRY, refusal_of
 
 STRONG_KEY = "k3P9vZr2Qx7Lm5Nw8Tb1Yc4Hd6Jf0Gs2Ua9Ee7Ri5Oo3Pp1Xx8Zz6Vv4Bb2Nn0Mm"
 PAGES = {
@@ -37,26 +36,18 @@ SAME_ON_EVERY_PAGE = {
 
 
 @pytest.fixture(scope="module")
-def store():
-    server = LocalRedis().start()
-    fill_hostile_chain(server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def web(start_web, store):
+def web(start_web, hostile_store):
     # Any Host allowed, as the README permits: the origin check must hold anyway.
-    server = start_web("headers", store.url, DJANGO_ALLOWED_HOSTS="*")
+    server = start_web("headers", hostile_store.url, DJANGO_ALLOWED_HOSTS="*")
     server.manage("collectstatic", "--noinput", "-v", "0")  # for Chromium's pages
     yield server
     server.kill()
 
 
 @pytest.fixture(scope="module")
-def https_web(start_web, store):
+def https_web(start_web, hostile_store):
     server = start_web(
-        "https", store.url, DJANGO_HTTPS="1", DJANGO_SECRET_KEY=STRONG_KEY
+        "https", hostile_store.url, DJANGO_HTTPS="1", DJANGO_SECRET_KEY=STRONG_KEY
     )
     yield server
     server.kill()
@@ -154,9 +145,9 @@ def test_websocket_origins_are_the_sites_own_even_with_any_host_allowed(web):
         assert asyncio.run(refusal_of(url, origin)) == 403, origin
 
 
-def test_trusted_origins_may_open_sockets(start_web, store):
+def test_trusted_origins_may_open_sockets(start_web, hostile_store):
     trusted = "https://tracker.example"
-    server = start_web("trusted", store.url, DJANGO_TRUSTED_ORIGINS=trusted)
+    server = start_web("trusted", hostile_store.url, DJANGO_TRUSTED_ORIGINS=trusted)
     try:
         url = f"ws://127.0.0.1:{server.port}/ws/chain/bybit/BTC/{EXPIRY}/"
         assert asyncio.run(chain_socket(url, trusted))["type"] == "snapshot"

@@ -9,23 +9,16 @@ import pytest
 import websockets
 
 from dashboard.guards import SERVER_FULL, TOO_MANY_FROM_CLIENT
-from devtools.localredis import LocalRedis
-from tests.test_hostile_requests import EXPIRY, fill_hostile_chain
+from tests.test_hostile_requests import EXPIRY
 
 PATH = f"/ws/chain/bybit/BTC/{EXPIRY}/"
 
 
 @pytest.fixture(scope="module")
-def store():
-    server = LocalRedis().start()
-    fill_hostile_chain(server.url)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def web(start_web, store):
-    server = start_web("sockets", store.url, WS_MAX_PER_CLIENT="20", WS_MAX_TOTAL="30")
+def web(start_web, hostile_store):
+    server = start_web(
+        "sockets", hostile_store.url, WS_MAX_PER_CLIENT="20", WS_MAX_TOTAL="30"
+    )
     yield server
     server.kill()
 
