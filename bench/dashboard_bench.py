@@ -77,14 +77,15 @@ def atm_call(stack: Stack, index: list[tuple]) -> str:
 # 1. Tick to cell ----------------------------------------------------------------------
 
 # Before the page's own script: note each message's server_ts as it arrives (a regex
-# on the head of the text, not a second JSON parse), so the observer below knows which
+# on the text, not a second JSON parse), so the observer below knows which
 # message changed the cell.
 HOOK = """(() => {
     const Native = window.WebSocket;
     window.WebSocket = function (...args) {
         const ws = new Native(...args);
         ws.addEventListener("message", (event) => {
-            const m = /"server_ts":(\\d+)/.exec(event.data.slice(0, 200));
+            // Before the rows; after the status and analytics when they come.
+            const m = /"server_ts":(\\d+)/.exec(event.data);
             window.__serverTs = m ? Number(m[1]) : null;
         });
         return ws;
@@ -148,6 +149,8 @@ def stage_times(pushed_ms: int, published, seen: list) -> dict | None:
     control); the browser. None when a later frame of the same contract went out in
     the same flush (its stamps are not this tick's)."""
     if published is None or published[2].get("ts") != str(pushed_ms):
+        return None
+    if seen[1] is None:  # a snapshot's server_ts follows its rows
         return None
     observed_ms, at, row = published
     recv_ms = int(row["recv_ts"])

@@ -152,9 +152,13 @@ class ChainConsumer(AsyncJsonWebsocketConsumer):
 
     async def dispatch(self, message):
         # Channels closes stale database connections (a thread hop) before every
-        # handler; chain events touch no database and come many times a second.
-        if message["type"] == "chain.update":
+        # handler; chain events and the page's acks touch no database and come
+        # many times a second on every socket.
+        kind = message["type"]
+        if kind == "chain.update":
             return await self.chain_update(message)
+        if kind == "websocket.receive":
+            return await self.websocket_receive(message)
         return await super().dispatch(message)
 
     async def chain_update(self, event):
