@@ -165,15 +165,30 @@
     if (underlying > 0) state.underlying = underlying;
   }
 
-  // Two identical animations under two names: switching names restarts it without
-  // forcing a layout per cell.
+  // A changed cell is tinted up or down for FLASH_MS, then cleared by one sweep for
+  // the whole page. No animation: a fading background on the hundreds of cells a busy
+  // chain changes every second cost the page half a core in style and paint.
+  const FLASH_MS = 600;
+  const flashed = new Map(); // td -> when it was tinted, oldest first
+
   function flashCell(td, change) {
-    const dir = change < 0 ? "down" : "up";
-    const name = `flash-${dir}-${td.dataset.flip === "a" ? "b" : "a"}`;
-    td.dataset.flip = name.slice(-1);
-    td.classList.remove("flash-up-a", "flash-up-b", "flash-down-a", "flash-down-b");
-    td.classList.add(name);
+    const [on, off] = change < 0 ? ["flash-down", "flash-up"] : ["flash-up", "flash-down"];
+    if (!td.classList.contains(on)) {
+      td.classList.remove(off);
+      td.classList.add(on);
+    }
+    flashed.delete(td);
+    flashed.set(td, performance.now());
   }
+
+  setInterval(() => {
+    const cutoff = performance.now() - FLASH_MS;
+    for (const [td, at] of flashed) {
+      if (at > cutoff) break;
+      td.classList.remove("flash-up", "flash-down");
+      flashed.delete(td);
+    }
+  }, 150);
 
   // At the money, in the money, and the strike filter -------------------------------
 
