@@ -243,6 +243,42 @@ def test_the_feed_publishes_only_chains_someone_watches(feed_for, own_redis):
     watcher.join(5)
 
 
+def test_a_flush_writes_and_publishes_the_watched_chain_before_the_rest(
+    feed_for, own_redis
+):
+    """Redis's MONITOR shows each flush's order: the watched chain's contracts are
+    written (one EVALSHA), published, and only then is the rest written."""
+    feed = streaming_feed(feed_for, contracts=200, rate=5000, redis_url=own_redis.url)
+    expiry, symbols = max(chains(feed), key=lambda chain: len(chain[1]))
+    watched = {keys.tick("bybit", symbol) for symbol in symbols}
+    pubsub = feed.redis.pubsub(ignore_subscribe_messages=True)
+    channel = live.group_channel(live.chain_group("bybit", "BTC", expiry))
+    pubsub.subscribe(**{channel: lambda message: None})
+    viewer = pubsub.run_in_thread(sleep_time=0.1, daemon=True)
+    time.sleep(0.5)  # the feed has seen the viewer
+    written = []  # per EVALSHA: whether its keys are all, none or some of the chain
+    with feed.redis.monitor() as monitor:
+        until = time.monotonic() + 1.5
+        while time.monotonic() < until:
+            command = monitor.next_command()["command"]
+            if command.startswith("PUBLISH ") and channel in command:
+                written.append("published")
+            elif command.startswith("EVALSHA "):
+                ticks = {a for a in command.split() if a.startswith("ot:tick:")}
+                mine = len(ticks & watched)
+                written.append(
+                    "all" if mine == len(ticks) else "none" if not mine else "some"
+                )
+    viewer.stop()
+    viewer.join(5)
+
+    flushes = "".join(w[0] for w in written).split("p")[1:-1]  # a: all, n: none
+    assert len(flushes) >= 8
+    # Between two publishes: the rest of one flush, then the chain of the next.
+    assert all(f.endswith("a") and set(f[:-1]) <= {"n"} for f in flushes), flushes
+    assert sum(f.count("n") for f in flushes) >= len(flushes)
+
+
 async def receive_status(communicator) -> None:
     """Until the status alone arrives (every second on a quiet chain)."""
     while (await receive(communicator, wait=3))["rows"]:
