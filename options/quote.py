@@ -88,14 +88,17 @@ def _of(tick: Tick | None) -> Quote | None:
 # ChainRow per contract, which cost the analytics of a 1,050-contract underlying
 # more than their computation (bench/analytics_bench.py).
 
-_ROW = row_pattern(FIELDS, SEP)
+QUOTED = ("underlying", "mark_iv", "delta", "gamma", "oi", "volume_24h")  # in order
+_ROW = row_pattern(QUOTED, SEP)
+_valid_row = re.compile(_ROW).fullmatch
 _valid_rows = re.compile(f"{_ROW}(?:{SEP}{_ROW})*+").fullmatch
 
 
 def quotes_of(replies: Sequence[Sequence[str | None]]) -> list[Quote]:
-    """The Quote of each contract's FIELDS as read (None where its hash has none),
-    the same as quote(usable(...)) of its hash. When every value is there and valid
-    for its field (one regular expression over them all), they are parsed at once."""
+    """The Quote of each contract from its QUOTED values as read (None where its
+    hash has none): the same as quote(usable(...)) of its hash. When every value of
+    every contract is there and valid for its field (one regular expression over
+    them all), they are parsed in one pass; else contract by contract."""
     try:
         valid = _valid_rows(SEP.join(chain.from_iterable(replies))) is not None
     except TypeError:  # a None among them
@@ -105,15 +108,16 @@ def quotes_of(replies: Sequence[Sequence[str | None]]) -> list[Quote]:
     it = iter(map(float, chain.from_iterable(replies)))
     return [
         Quote(u, iv if iv > 0 else None, delta, gamma, oi, volume)
-        for u, _, iv, delta, gamma, oi, volume in zip(
-            it, it, it, it, it, it, it, strict=True
-        )
+        for u, iv, delta, gamma, oi, volume in zip(it, it, it, it, it, it, strict=True)
     ]
 
 
 def quote_of(values: Sequence[str | None]) -> Quote:
-    """One contract's Quote from its FIELDS as read, as quotes_of gives it."""
-    pairs = {f: v for f, v in zip(FIELDS, values, strict=True) if v is not None}
+    """One contract's Quote from its QUOTED values, as quotes_of gives it."""
+    if None not in values and _valid_row(SEP.join(values)):
+        u, iv, delta, gamma, oi, volume = map(float, values)
+        return Quote(u, iv if iv > 0 else None, delta, gamma, oi, volume)
+    pairs = {f: v for f, v in zip(QUOTED, values, strict=True) if v is not None}
     return quote(usable(pairs))
 
 

@@ -13,8 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from options import clients, keys
-from options.quote import FIELDS as QUOTE_FIELDS
-from options.quote import Strike, indexed_strikes, quotes_of
+from options.quote import QUOTED, Strike, indexed_strikes, quotes_of
 from options.rows import (
     PRICE_FIELDS,
     STAMP_FIELDS,
@@ -130,7 +129,7 @@ async def read_quotes(exchange: str, base: str) -> list[tuple[Expiry, list[Strik
     expiries = await read_expiries(exchange, base)
     indexes = await _zranges([keys.chain(exchange, base, e.expiry) for e in expiries])
     flat = [keys.tick(exchange, s) for index in indexes for s, _ in index]
-    found = iter(quotes_of(await _values(flat, QUOTE_FIELDS)))
+    found = iter(quotes_of(await _values(flat, QUOTED)))
     return [
         (e, indexed_strikes(index, [next(found) for _ in index]))
         for e, index in zip(expiries, indexes, strict=True)

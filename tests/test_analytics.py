@@ -7,8 +7,7 @@ import pytest
 
 from options.analytics import expiry_analytics, max_pain, wing_iv
 from options.gex import zero_crossing
-from options.quote import FIELDS as READ_FIELDS
-from options.quote import indexed_strikes, quote, quotes_of, strikes
+from options.quote import QUOTED, indexed_strikes, quote, quotes_of, strikes
 from options.rows import Chain, Tick, chain_rows, usable
 from options.term import TermPoint, constant_maturities, constant_maturity
 
@@ -207,17 +206,17 @@ def test_a_value_that_is_not_a_finite_number_is_missing():
 
 
 def test_quotes_read_straight_from_the_store_are_those_of_its_hashes():
-    # Each contract's READ_FIELDS as Redis answers an HMGET (None: not in the hash).
-    clean = ["100", "99", "0.5", "0.25", "0.01", "10", "2"]
+    # Each contract's QUOTED values as Redis answers an HMGET (None: not in the hash).
+    clean = ["100", "0.5", "0.25", "0.01", "10", "2"]
     replies = [
         clean,
-        ["100", "99", "0", "-0.5", "0.01", "10", "2"],  # an IV of 0: no quote
-        ["1e2", "99", "25", "abc", "0.01", "-1", " 2"],  # not usable values
-        [None, "99", "0.5", "0.5", None, "10", "2"],  # fields the hash lacks
-        [None] * 7,  # no hash at all
+        ["100", "0", "-0.5", "0.01", "10", "2"],  # an IV of 0: no quote
+        ["1e2", "25", "abc", "0.01", "-1", " 2"],  # not usable values
+        [None, "0.5", "0.5", None, "10", "2"],  # fields the hash lacks
+        [None] * 6,  # no hash at all
     ]
     hashes = [
-        usable({f: v for f, v in zip(READ_FIELDS, r, strict=True) if v is not None})
+        usable({f: v for f, v in zip(QUOTED, r, strict=True) if v is not None})
         for r in replies
     ]
     assert quotes_of(replies) == [quote(h) for h in hashes]
@@ -227,6 +226,6 @@ def test_quotes_read_straight_from_the_store_are_those_of_its_hashes():
     index = [("BTC-27MAR26-90-C-USDT", 90.0), ("BTC-27MAR26-90-P-USDT", 90.0),
              ("BTC-PERP", 95.0), ("BTC-27MAR26-100-P-USDT", 100.0),
              ("BTC-27MAR26-110-C-USDT", 110.0)]  # fmt: skip
-    ticks = [Tick(symbol, dict(zip(READ_FIELDS, clean, strict=True)), strike)
+    ticks = [Tick(symbol, dict(zip(QUOTED, clean, strict=True)), strike)
              for symbol, strike in index]  # fmt: skip
     assert indexed_strikes(index, quotes_of([clean] * 5)) == strikes(chain_rows(ticks))
