@@ -8,9 +8,9 @@ serves the project with daphne on loopback, and times requests one after the oth
 from one keep-alive client (httpx): /api/analytics/bybit/BTC/ (every BTC expiry,
 about half the contracts) and, as the same-run reference, the chain of the widest BTC
 expiry. Also prints the server time of the analytics in this process: the read
-(options.read.read_chains, analytics fields only) and the computation (options.
-analytics over the rows). Target: analytics p50 under 20 ms. Prints figures; not a
-test.
+(options.read.read_quotes, analytics fields only), the computation (options.
+analytics over the quotes), and the whole (read_analytics and its dict). Target:
+analytics p50 under 20 ms. Prints figures; not a test.
 """
 
 import argparse
@@ -84,18 +84,18 @@ def server_times(redis_url: str, rounds: int = 200) -> dict:
     import django
 
     django.setup()
-    from options.analytics import FIELDS, expiry_analytics
+    from options.analytics import strikes_analytics
     from options.analytics_read import read_analytics
-    from options.read import read_chains
+    from options.read import read_quotes
 
     async def run() -> dict:
         read_ms, compute_ms, whole_ms = [], [], []
         for _ in range(rounds):
             started = time.perf_counter()
-            chains = await read_chains("bybit", "BTC", fields=FIELDS)
+            expiries = await read_quotes("bybit", "BTC")
             read_done = time.perf_counter()
-            for _, chain in chains:
-                expiry_analytics(chain)
+            for expiry, listed in expiries:
+                strikes_analytics(expiry.expiry, listed)
             compute_done = time.perf_counter()
             (await read_analytics("bybit", "BTC")).as_dict()
             whole_done = time.perf_counter()

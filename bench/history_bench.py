@@ -2,15 +2,18 @@
 the reads (one contract's 24 h, a past chain), and the feed's throughput with the
 sampler running against without, in the same run.
 
-usage: python bench/history_bench.py [--contracts 2100] [--seconds 8] [--rounds 2]
-    [--sampler-every 5] [--only sampler|day|throughput]
+usage: python bench/history_bench.py [--contracts 2100] [--seconds 8] [--rounds 6]
+    [--sampler-every 5] [--only sampler|day|throughput] [--control]
 
 The day is synthetic but made of real rows: the chains the feed holds after streaming
 the simulator's 2,100 contracts, sampled once, then written for each minute of 24 h
 in one of 16 perturbed variants (the mantissas moved a little, so the columns keep
 their real widths). The sampler runs as the Celery task does (options.history_write
 .record) in a `manage.py shell` process of its own; in the throughput rounds it
-samples every --sampler-every seconds, 12 times as often as the default.
+samples every --sampler-every seconds, 12 times as often as the default, switched on
+and off between windows of one feed (the order alternating, so that a drift of the
+machine's load favours neither), and the feed's CPU time per message, which the load
+moves less than its rate, is reported beside the rate.
 """
 
 import argparse
@@ -21,10 +24,9 @@ import resource
 import statistics
 import struct
 import time
-from functools import partial
 from pathlib import Path
 
-from feed_throughput import measure_feed
+from feed_throughput import check_exact, start_feed
 
 from harness import Stack, cpu_seconds, percentile
 
@@ -131,19 +133,27 @@ def write_day(chains) -> tuple[int, float]:
 
 def roll_up_day() -> tuple[int, float]:
     """The sampler's hourly roll-up of the synthetic day; (chain-hours, seconds)."""
-    from options.history_write import roll_up
+    from options.history_hours import HOUR_MS, roll_up, uncounted_hours
+    from options.history_models import ChainSample
     from options.read import now_ms
 
     started, now = time.perf_counter(), now_ms()
     hours = roll_up(now, now - 86_400_000)
     seconds = time.perf_counter() - started
-    checks = []
-    for _ in range(5):  # what every minute's run costs when no hour is due
-        t0 = time.perf_counter()
-        roll_up(now, now - 86_400_000)
-        checks.append((time.perf_counter() - t0) * 1e3)
-    print(f"the sampler's check for hours to roll up, none due: p50 "
-          f"{statistics.median(checks):.0f} ms")  # fmt: skip
+    first, current = now - now % HOUR_MS - 23 * HOUR_MS, now - now % HOUR_MS
+    checks = {"with the mark (roll_up)": [], "the count over the retention": []}
+    for _ in range(7):  # what every minute's run costs when no hour is due
+        for label, check in checks.items():
+            t0 = time.perf_counter()
+            if label.startswith("with"):
+                roll_up(now, now - 86_400_000)
+            else:  # the check before the mark, in the same run: the reference
+                uncounted_hours(ChainSample.objects.all(), first, current)
+            check.append((time.perf_counter() - t0) * 1e3)
+    print("the sampler's check for hours to roll up, none due: "
+          + "; ".join(f"{label} p50 {statistics.median(times):.1f} ms"
+                      for label, times in checks.items())
+          + f" (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
     return hours, seconds
 
 
@@ -267,54 +277,110 @@ def day(stack: Stack, runs: int) -> None:
 
 SAMPLER_LOOP = """
 import time
+from pathlib import Path
 from options.history_write import record
 from options.read import now_ms
-every, k, start = {every}, 0, now_ms()
+on, state, every, k, start = Path({on!r}), Path({state!r}), {every}, 0, now_ms()
+due = 0.0
+state.write_text("idle")
 while True:
+    if not on.exists() or time.monotonic() < due:
+        time.sleep(0.05)
+        continue
+    due = time.monotonic() + every
+    state.write_text("sampling")
     print(record(60, 10 * 86400, now_ms=start + k * 60000), flush=True)
+    state.write_text("idle")
     k += 1
-    time.sleep(every)
 """
 
 
-def _sampled(log: Path) -> bool:
-    return log.exists() and "chains" in log.read_text()
+class Sampler:
+    """The sampler in a `manage.py shell` process of its own for the whole run,
+    sampling only while switched on: no process start in the measured windows."""
+
+    def __init__(self, stack: Stack, every: float):
+        self.on, self.state = stack.workdir / "sampler.on", stack.workdir / "sampler"
+        code = SAMPLER_LOOP.format(on=str(self.on), state=str(self.state), every=every)
+        log = stack.workdir / "sampler.log"
+        self.process = ManagedCommand("shell", "-c", code, env=stack.env, log_path=log)
+        self.process.start()
+        wait_for(self.state.exists, 60, "the sampler's start")
+
+    def switch(self, on: bool) -> None:
+        """On: sampling from now on. Off: once a sample under way has ended."""
+        if on:
+            self.on.touch()
+            return
+        self.on.unlink(missing_ok=True)
+        wait_for(lambda: self.state.read_text() == "idle", 120, "the sample's end")
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def status_tick(stack: Stack, feed) -> tuple[int, int, float]:
+    """(msgs_total, heartbeat_ts, the feed's CPU seconds) just after the feed's next
+    status write (once a second): the count, its time and the CPU time agree."""
+    first = stack.feed_status().get("heartbeat_ts")
+    while (status := stack.feed_status()).get("heartbeat_ts") == first:
+        time.sleep(0.01)
+    cpu = cpu_seconds(feed.pid)
+    return int(status["msgs_total"]), int(status["heartbeat_ts"]), cpu
+
+
+def window(stack: Stack, feed, sampler: Sampler, seconds: float) -> dict:
+    """The feed's rate and CPU per message, and the sampler's CPU, over `seconds`
+    between two of the feed's status writes."""
+    s0 = cpu_seconds(sampler.process.pid)
+    m0, h0, c0 = status_tick(stack, feed)
+    time.sleep(max(seconds - 1, 0))
+    m1, h1, c1 = status_tick(stack, feed)
+    msgs = m1 - m0
+    return {"rate": msgs / ((h1 - h0) / 1000), "cpu_us": 1e6 * (c1 - c0) / max(msgs, 1),
+            "sampler_cpu": cpu_seconds(sampler.process.pid) - s0,
+            "load": os.getloadavg()[0]}  # fmt: skip
 
 
 def throughput(args) -> None:
     print(
         f"== feed throughput with the sampler on and off, {args.contracts} contracts,"
-        f" simulator as fast as it is read; sampling every {args.sampler_every} s"
+        f" simulator as fast as it is read; sampling every {args.sampler_every} s;"
+        f" {args.rounds} rounds of two {args.seconds:.0f} s windows, in the order"
+        " off-on, on-off, off-on, ... (one feed, one sampler process throughout)"
+        + ("; CONTROL: the sampler stays off in the 'on' windows too" * args.control)
     )
     stack = Stack(contracts=args.contracts, rate=0)
+    feed = sampler = None
     try:
-        ratios = []
+        feed = start_feed(stack, None)
+        feed.wait_streaming()
+        sampler = Sampler(stack, args.sampler_every)
+        time.sleep(3)  # the feed's warm-up
+        rounds = []
         for n in range(args.rounds):
-            off = measure_feed(stack, args.seconds)
-            code = SAMPLER_LOOP.format(every=args.sampler_every)
-            log = stack.workdir / "sampler.log"
-            sampler = ManagedCommand("shell", "-c", code, env=stack.env, log_path=log)
-            sampler.start()
-            try:
-                # Measured from its first sample on: Django's start is not sampling.
-                wait_for(partial(_sampled, log), 60, "the first sample")
-                c0 = cpu_seconds(sampler.pid)
-                on = measure_feed(stack, args.seconds)
-                sampler_cpu = cpu_seconds(sampler.pid) - c0
-            finally:
-                sampler.stop()
-            rate_off = off["msgs"] / off["seconds"]
-            rate_on = on["msgs"] / on["seconds"]
-            ratios.append(rate_on / rate_off)
-            cost = [1e6 * m["cpu_seconds"] / m["msgs"] for m in (off, on)]
-            print(f"round {n + 1}: off {rate_off:,.0f} msg/s, feed CPU {cost[0]:.1f} "
-                  f"us/msg, {off['exact']} | on {rate_on:,.0f} msg/s, {cost[1]:.1f} "
-                  f"us/msg, {on['exact']} | on/off {rate_on / rate_off:.3f} | "
-                  f"sampler CPU {sampler_cpu:.1f} s over {on['seconds']:.0f} s, load "
-                  f"{os.getloadavg()[0]:.1f}")  # fmt: skip
-        print(f"on/off: median {statistics.median(ratios):.3f} "
-              f"({', '.join(f'{r:.3f}' for r in ratios)})")  # fmt: skip
+            found = {}
+            for on in (False, True) if n % 2 == 0 else (True, False):
+                sampler.switch(on and not args.control)
+                found[on] = window(stack, feed, sampler, args.seconds)
+            rounds.append(found)
+            off, on = found[False], found[True]
+            print(f"round {n + 1}: off {off['rate']:,.0f} msg/s, feed CPU "
+                  f"{off['cpu_us']:.1f} us/msg | on {on['rate']:,.0f} msg/s, "
+                  f"{on['cpu_us']:.1f} us/msg, sampler CPU {on['sampler_cpu']:.1f} s"
+                  f" | on/off: rate {on['rate'] / off['rate']:.3f}, CPU per msg "
+                  f"{on['cpu_us'] / off['cpu_us']:.3f} | load {off['load']:.1f}, "
+                  f"{on['load']:.1f}")  # fmt: skip
+        sampler.switch(False)
+        print(f"feed exact after the run: {check_exact(stack)}")
+        for label, key in (("rate", "rate"), ("CPU per message", "cpu_us")):
+            ratios = [r[True][key] / r[False][key] for r in rounds]
+            print(f"on/off, {label}: median {statistics.median(ratios):.3f} "
+                  f"({', '.join(f'{r:.3f}' for r in ratios)})")  # fmt: skip
     finally:
+        for process in (sampler, feed):
+            if process is not None:
+                process.stop()
         stack.close()
 
 
@@ -322,10 +388,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contracts", type=int, default=2100)
     parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--sampler-every", type=float, default=5)
     parser.add_argument("--only", choices=["sampler", "day", "throughput"])
+    parser.add_argument(
+        "--control", action="store_true",
+        help="throughput: leave the sampler off in both windows (the noise floor)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.only in (None, "sampler", "day"):
         rate = args.contracts * 10

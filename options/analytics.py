@@ -16,7 +16,9 @@ from options.gex import DEFAULT_CONVENTION, Gex, gex, gex_dict
 from options.quote import FIELDS, Quote, Strike, strikes
 from options.rows import Chain, atm_index
 
-__all__ = ["FIELDS", "ExpiryAnalytics", "Totals", "expiry_analytics"]
+__all__ = [
+    "FIELDS", "ExpiryAnalytics", "Totals", "expiry_analytics", "strikes_analytics",
+]  # fmt: skip
 WING_DELTA = 0.25
 
 
@@ -187,12 +189,18 @@ def expiry_analytics(
     chain: Chain, convention: str = DEFAULT_CONVENTION
 ) -> ExpiryAnalytics:
     """Every analytic of one expiry's chain (read with at least FIELDS)."""
-    listed = strikes(chain.rows)
+    return strikes_analytics(chain.expiry, strikes(chain.rows), convention)
+
+
+def strikes_analytics(
+    expiry: str, listed: Sequence[Strike], convention: str = DEFAULT_CONVENTION
+) -> ExpiryAnalytics:
+    """Every analytic of one expiry from its Strikes, in strike order."""
     fwd = forward(quotes(listed))
     atm_strike, atm_iv = atm(listed, fwd)
     call25, put25, rr25, bf25 = skew(listed, atm_iv)
     return ExpiryAnalytics(
-        expiry=chain.expiry, forward=fwd, atm_strike=atm_strike, atm_iv=atm_iv,
+        expiry=expiry, forward=fwd, atm_strike=atm_strike, atm_iv=atm_iv,
         call25_iv=call25, put25_iv=put25, rr25=rr25, bf25=bf25,
         totals=Totals().add(listed), max_pain=max_pain(listed),
         gex=gex(listed, convention),

@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from options import read
-from options.analytics import FIELDS, ExpiryAnalytics, Totals, expiry_analytics
+from options.analytics import (
+    FIELDS,
+    ExpiryAnalytics,
+    Totals,
+    expiry_analytics,
+    strikes_analytics,
+)
 from options.gex import DEFAULT_CONVENTION, combined_gex, gex_dict
 from options.rows import Expiry
 from options.term import TermPoint, constant_maturities, days_to
@@ -69,8 +75,8 @@ async def read_analytics(
     exchange: str, base: str, convention: str = DEFAULT_CONVENTION
 ) -> UnderlyingAnalytics:
     """Every expiry of a base; NotFound names an unknown exchange or base."""
-    chains = await read.read_chains(exchange, base, fields=FIELDS)
-    found = [(e, expiry_analytics(chain, convention)) for e, chain in chains]
+    expiries = await read.read_quotes(exchange, base)
+    found = [(e, strikes_analytics(e.expiry, s, convention)) for e, s in expiries]
     return UnderlyingAnalytics(exchange, base, convention, read.now_ms(), found)
 
 

@@ -93,3 +93,17 @@ class ContractHour(models.Model):
             ),
             models.Index(fields=["hour_ms"], name="contracthour_hour"),
         ]
+
+
+class RollUpMark(models.Model):
+    """How far the hourly roll-up (options.history_hours) has looked, for its
+    exchanges: it read every ChainSample up to `seen_id` when the current hour was
+    `hour_ms`; those of an earlier hour are rolled up, and every id up to
+    `sample_id` is in such an hour. Each minute's check then reads only the samples
+    after `sample_id` (ids only grow: AUTOINCREMENT on SQLite, a sequence on
+    PostgreSQL)."""
+
+    scope = models.CharField(max_length=200, unique=True)  # exchanges; "" for all
+    sample_id = models.BigIntegerField()
+    seen_id = models.BigIntegerField()
+    hour_ms = models.BigIntegerField()

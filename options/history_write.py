@@ -10,13 +10,12 @@ never waits on either.
 import asyncio
 import hashlib
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max
 
 from options import clients, history_codec, read
+from options.history_hours import HOUR_MS, roll_up
 from options.history_models import (
     HISTORY_FIELDS,
     ChainSample,
@@ -128,69 +127,3 @@ def trim(cutoff_ms: int) -> int:
     if deleted:
         SampleUniverse.objects.filter(chainsample__isnull=True).delete()
     return deleted
-
-
-# The per-contract table ------------------------------------------------------------
-
-HOUR_MS = 3_600_000
-CHAIN = ("exchange", "base", "expiry")
-
-
-def roll_up(now_ms: int, oldest_ms: int, exchanges=None) -> int:
-    """Write the per-contract rows of every finished hour (wholly within the
-    retention) whose chain samples are not all rolled up yet: the hour just finished,
-    and an hour a late slot was written into since. Returns the chain-hours written."""
-    first, current = -(-oldest_ms // HOUR_MS) * HOUR_MS, now_ms - now_ms % HOUR_MS
-    hour = ExpressionWrapper(F("at_ms") / HOUR_MS * HOUR_MS, BigIntegerField())
-    samples = ChainSample.objects.filter(at_ms__gte=first, at_ms__lt=current)
-    rolled = ContractHour.objects.filter(hour_ms__gte=first, hour_ms__lt=current)
-    if exchanges:
-        samples = samples.filter(exchange__in=exchanges)
-        rolled = rolled.filter(exchange__in=exchanges)
-    counts = samples.annotate(hour=hour).values(*CHAIN, "hour").annotate(n=Count("id"))
-    done = {
-        (r["exchange"], r["base"], r["expiry"], r["hour_ms"]): r["n"]
-        for r in rolled.values(*CHAIN, "hour_ms").annotate(n=Max("samples"))
-    }
-    stale = [
-        (c["exchange"], c["base"], c["expiry"], c["hour"])
-        for c in counts
-        if done.get((c["exchange"], c["base"], c["expiry"], c["hour"])) != c["n"]
-    ]
-    for chain_hour in stale:
-        roll_chain_hour(*chain_hour)
-    return len(stale)
-
-
-def roll_chain_hour(exchange: str, base: str, expiry: str, hour_ms: int) -> None:
-    """Replace one chain's rows of one hour: a row per contract it listed then."""
-    chain = {"exchange": exchange, "base": base, "expiry": expiry}
-    rows = (
-        ChainSample.objects.filter(**chain, at_ms__gte=hour_ms)
-        .filter(at_ms__lt=hour_ms + HOUR_MS)
-        .select_related("universe")
-        .order_by("at_ms")
-    )
-    times = defaultdict(list)
-    values = defaultdict(lambda: [[] for _ in HISTORY_FIELDS])
-    count, universes = 0, {}
-    for row in rows:
-        count += 1
-        if row.universe_id not in universes:
-            universes[row.universe_id] = row.universe.entries()
-        entries = universes[row.universe_id]
-        columns = [history_codec.unpack(getattr(row, f), len(entries))
-                   for f in HISTORY_FIELDS]  # fmt: skip
-        for i, (symbol, _) in enumerate(entries):
-            times[symbol].append(row.at_ms)
-            for field, column in zip(values[symbol], columns, strict=True):
-                field.append(column[i])
-    hours = [
-        ContractHour(**chain, symbol=symbol, hour_ms=hour_ms, samples=count,
-                     data=history_codec.pack_hour(
-                         times[symbol], [history_codec.pack(v) for v in fields]))
-        for symbol, fields in values.items()
-    ]  # fmt: skip
-    with transaction.atomic():
-        ContractHour.objects.filter(**chain, hour_ms=hour_ms).delete()
-        ContractHour.objects.bulk_create(hours)

@@ -154,5 +154,6 @@ def _plain(value: Decimal) -> Decimal:
 from options.history_models import (  # noqa: E402, F401
     ChainSample,
     ContractHour,
+    RollUpMark,
     SampleUniverse,
 )

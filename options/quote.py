@@ -5,10 +5,13 @@ wings, the totals, max pain, GEX): parsing the store's strings once, into a Quot
 halved their cost on a 1,050-contract underlying (bench/analytics_bench.py).
 """
 
+import re
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import NamedTuple
 
-from options.rows import ChainRow, Tick
+from options.fields import row_pattern
+from options.rows import SEP, ChainRow, Tick, option_type, usable
 
 # What the analytics read of each contract (the read model reads only these; with
 # `index`, a chain's centre price needs no second pass: options.read).
@@ -79,3 +82,64 @@ def strikes(rows: Sequence[ChainRow]) -> list[Strike]:
 
 def _of(tick: Tick | None) -> Quote | None:
     return None if tick is None else quote(tick.values)
+
+
+# Straight from the store's replies (options.read.read_quotes): no dict, Tick or
+# ChainRow per contract, which cost the analytics of a 1,050-contract underlying
+# more than their computation (bench/analytics_bench.py).
+
+QUOTED = ("underlying", "mark_iv", "delta", "gamma", "oi", "volume_24h")  # in order
+_ROW = row_pattern(QUOTED, SEP)
+_valid_row = re.compile(_ROW).fullmatch
+_valid_rows = re.compile(f"{_ROW}(?:{SEP}{_ROW})*+").fullmatch
+
+
+def quotes_of(replies: Sequence[Sequence[str | None]]) -> list[Quote]:
+    """The Quote of each contract from its QUOTED values as read (None where its
+    hash has none): the same as quote(usable(...)) of its hash. When every value of
+    every contract is there and valid for its field (one regular expression over
+    them all), they are parsed in one pass; else contract by contract."""
+    try:
+        valid = _valid_rows(SEP.join(chain.from_iterable(replies))) is not None
+    except TypeError:  # a None among them
+        valid = False
+    if not valid:
+        return [quote_of(values) for values in replies]
+    it = iter(map(float, chain.from_iterable(replies)))
+    return [
+        Quote(u, iv if iv > 0 else None, delta, gamma, oi, volume)
+        for u, iv, delta, gamma, oi, volume in zip(it, it, it, it, it, it, strict=True)
+    ]
+
+
+def quote_of(values: Sequence[str | None]) -> Quote:
+    """One contract's Quote from its QUOTED values, as quotes_of gives it."""
+    if None not in values and _valid_row(SEP.join(values)):
+        u, iv, delta, gamma, oi, volume = map(float, values)
+        return Quote(u, iv if iv > 0 else None, delta, gamma, oi, volume)
+    pairs = {f: v for f, v in zip(QUOTED, values, strict=True) if v is not None}
+    return quote(usable(pairs))
+
+
+def indexed_strikes(
+    index: Sequence[tuple[str, float]], found: Sequence[Quote]
+) -> list[Strike]:
+    """Strikes from a chain index ((symbol, strike), strike order) and each
+    contract's Quote, paired as options.rows.chain_rows pairs ticks."""
+    listed: list[Strike] = []
+    at = call = put = None
+    for (symbol, strike), q in zip(index, found, strict=True):
+        kind = option_type(symbol)
+        if kind is None:
+            continue
+        if strike != at:
+            if at is not None:
+                listed.append(Strike(at, call, put))
+            at, call, put = strike, None, None
+        if kind == "C":
+            call = q
+        else:
+            put = q
+    if at is not None:
+        listed.append(Strike(at, call, put))
+    return listed

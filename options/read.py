@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from options import clients, keys
+from options.quote import QUOTED, Strike, indexed_strikes, quotes_of
 from options.rows import (
     PRICE_FIELDS,
     STAMP_FIELDS,
@@ -119,6 +120,20 @@ async def read_chains(
                    fields))
         for e, index in zip(expiries, indexes, strict=True)
     ]  # fmt: skip
+
+
+async def read_quotes(exchange: str, base: str) -> list[tuple[Expiry, list[Strike]]]:
+    """Every expiry of a base, soonest first, as the analytics read it: each
+    strike's call and put Quote (options.quote), in three round trips; the same
+    numbers as read_chains' rows give, without a dict or a Tick per contract."""
+    expiries = await read_expiries(exchange, base)
+    indexes = await _zranges([keys.chain(exchange, base, e.expiry) for e in expiries])
+    flat = [keys.tick(exchange, s) for index in indexes for s, _ in index]
+    found = iter(quotes_of(await _values(flat, QUOTED)))
+    return [
+        (e, indexed_strikes(index, [next(found) for _ in index]))
+        for e, index in zip(expiries, indexes, strict=True)
+    ]
 
 
 def within(index, low: float | None, high: float | None) -> list:
@@ -257,19 +272,28 @@ async def _hashes(
     hash_keys: list[str], fields: Sequence[str] | None = None
 ) -> list[dict[str, str]]:
     """Each hash as a dict ({} when missing); only `fields` when given (HMGET)."""
+    if fields is not None:
+        return [_pairs(fields, values) for values in await _values(hash_keys, fields)]
     bulk = clients.bulk_reader()
     if bulk is not None:
-        if fields is None:
-            return await bulk.hgetall(hash_keys)
-        replies = await bulk.hmget(hash_keys, fields)
-    else:
-        pipe = clients.async_client().pipeline(transaction=False)
-        for key in hash_keys:
-            pipe.hgetall(key) if fields is None else pipe.hmget(key, fields)
-        replies = await pipe.execute()
-        if fields is None:
-            return replies
-    return [_pairs(fields, values) for values in replies]
+        return await bulk.hgetall(hash_keys)
+    pipe = clients.async_client().pipeline(transaction=False)
+    for key in hash_keys:
+        pipe.hgetall(key)
+    return await pipe.execute()
+
+
+async def _values(
+    hash_keys: list[str], fields: Sequence[str]
+) -> list[list[str | None]]:
+    """The fields of each hash, in order (HMGET: None where absent)."""
+    bulk = clients.bulk_reader()
+    if bulk is not None:
+        return await bulk.hmget(hash_keys, fields)
+    pipe = clients.async_client().pipeline(transaction=False)
+    for key in hash_keys:
+        pipe.hmget(key, fields)
+    return await pipe.execute()
 
 
 async def _zrange(key: str) -> list[tuple[str, float]]:

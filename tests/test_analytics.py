@@ -7,8 +7,8 @@ import pytest
 
 from options.analytics import expiry_analytics, max_pain, wing_iv
 from options.gex import zero_crossing
-from options.quote import quote, strikes
-from options.rows import Chain, Tick, chain_rows
+from options.quote import QUOTED, indexed_strikes, quote, quotes_of, strikes
+from options.rows import Chain, Tick, chain_rows, usable
 from options.term import TermPoint, constant_maturities, constant_maturity
 
 FIELDS = ("underlying", "mark_iv", "delta", "gamma", "oi", "volume_24h")
@@ -203,3 +203,29 @@ def test_a_value_that_is_not_a_finite_number_is_missing():
     whole = dict(values, mark_iv="0.5", gamma="0.01", oi="3")
     assert quote(whole) == (100.0, 0.5, 0.5, 0.01, 3.0, 2.0)
     assert quote(dict(whole, mark_iv="0")).mark_iv is None  # no quote, not 0 %
+
+
+def test_quotes_read_straight_from_the_store_are_those_of_its_hashes():
+    # Each contract's QUOTED values as Redis answers an HMGET (None: not in the hash).
+    clean = ["100", "0.5", "0.25", "0.01", "10", "2"]
+    replies = [
+        clean,
+        ["100", "0", "-0.5", "0.01", "10", "2"],  # an IV of 0: no quote
+        ["1e2", "25", "abc", "0.01", "-1", " 2"],  # not usable values
+        [None, "0.5", "0.5", None, "10", "2"],  # fields the hash lacks
+        [None] * 6,  # no hash at all
+    ]
+    hashes = [
+        usable({f: v for f, v in zip(QUOTED, r, strict=True) if v is not None})
+        for r in replies
+    ]
+    assert quotes_of(replies) == [quote(h) for h in hashes]
+    assert quotes_of(replies[:2]) == [quote(h) for h in hashes[:2]]  # all usable
+    assert quotes_of(replies)[2] == (None, None, None, 0.01, None, None)
+    # Paired by strike as the chain's rows are; a symbol that is no option goes.
+    index = [("BTC-27MAR26-90-C-USDT", 90.0), ("BTC-27MAR26-90-P-USDT", 90.0),
+             ("BTC-PERP", 95.0), ("BTC-27MAR26-100-P-USDT", 100.0),
+             ("BTC-27MAR26-110-C-USDT", 110.0)]  # fmt: skip
+    ticks = [Tick(symbol, dict(zip(QUOTED, clean, strict=True)), strike)
+             for symbol, strike in index]  # fmt: skip
+    assert indexed_strikes(index, quotes_of([clean] * 5)) == strikes(chain_rows(ticks))

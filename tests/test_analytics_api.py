@@ -9,10 +9,14 @@ with each other, and refuse bad input with a 400 naming the parameter.
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import Client
 from django.utils import timezone
 
+from options import read
+from options.analytics import FIELDS
 from options.analytics_models import AnalyticsSample
+from options.quote import strikes
 from options.tasks import sample_analytics
 from tests.test_api import api_redis, error_of, stack, widest_btc_expiry  # noqa: F401
 
@@ -26,6 +30,14 @@ PER_EXPIRY = (
 def stored_chain(stack, expiry: str) -> list[dict]:  # noqa: F811
     symbols = stack.redis.zrange(f"ot:chain:bybit:BTC:{expiry}", 0, -1)
     return [{"symbol": s, **stack.redis.hgetall(f"ot:tick:bybit:{s}")} for s in symbols]
+
+
+def test_the_analytics_read_the_same_quotes_as_the_chains_rows_give(stack):  # noqa: F811
+    with stack.still():
+        quoted = async_to_sync(read.read_quotes)("bybit", "BTC")
+        chains = async_to_sync(read.read_chains)("bybit", "BTC", fields=FIELDS)
+    assert quoted == [(e, strikes(chain.rows)) for e, chain in chains]
+    assert sum(len(s) for _, s in quoted) > 10
 
 
 def test_one_expiry_is_computed_from_what_redis_holds(stack):  # noqa: F811

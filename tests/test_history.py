@@ -20,6 +20,7 @@ from options.history_models import (
     HISTORY_FIELDS,
     ChainSample,
     ContractHour,
+    RollUpMark,
     SampleUniverse,
 )
 from options.history_write import record, roll_up, slot_of, trim, universe_of
@@ -328,3 +329,38 @@ def test_a_late_minute_rewrites_its_hour_and_the_trim_keeps_them_equal():
     assert ContractHour.objects.filter(hour_ms__lte=slots[70]).exists()
     trim(now)
     assert not ContractHour.objects.filter(hour_ms__lt=slot_of(now, 3600)).exists()
+
+
+@pytest.mark.django_db
+def test_an_hour_is_rolled_up_once_finished_whatever_is_written_after_it():
+    symbol, hour_ms = "BTC-1JAN30-100-C-USDT", 3_600_000
+    hour = slot_of(read.now_ms(), 3600) - 3 * hour_ms
+
+    def sample(at_ms):
+        ChainSample.objects.create(
+            exchange="bybit", base="BTC", expiry="2030-01-01", at_ms=at_ms,
+            universe=universe_of([(symbol, 100.0)]), mark=history_codec.pack(["1.5"]),
+        )  # fmt: skip
+
+    def rolled(at_ms):
+        return set(ContractHour.objects.filter(hour_ms=at_ms).values_list("samples"))
+
+    now = hour + 30 * MINUTE_MS
+    sample(hour + 10 * MINUTE_MS)
+    sample(hour + 20 * MINUTE_MS)
+    assert roll_up(now, now - 86_400_000) == 0  # the current hour waits
+    sample(hour - 5 * MINUTE_MS)  # a late slot, written after the current hour's
+    assert roll_up(now, now - 86_400_000) == 1
+    assert rolled(hour - hour_ms) == {(1,)} and not rolled(hour)
+    assert roll_up(now, now - 86_400_000) == 0
+    # The hour finishes: its two samples, written before the late one, are rolled.
+    now += hour_ms
+    sample(hour + hour_ms)
+    assert roll_up(now, now - 86_400_000) == 1
+    assert rolled(hour) == {(2,)}
+    assert roll_up(now, now - 86_400_000) == 0
+    # Without a mark (the first run after an upgrade) the rolled counts decide.
+    RollUpMark.objects.all().delete()
+    assert roll_up(now, now - 86_400_000) == 0
+    sample(hour + 40 * MINUTE_MS)
+    assert roll_up(now, now - 86_400_000) == 1

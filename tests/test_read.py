@@ -135,10 +135,12 @@ async def test_readers_without_the_bulk_reader_read_the_same(unix_redis, setting
     fill_store(settings, tcp.url)
     bulk = await read.read_chain("bybit", "BTC", EXPIRY, fields=["mark", "ts"])
     full = await read.read_chain("bybit", "BTC", EXPIRY)
+    quotes = await read.read_quotes("bybit", "BTC")
     settings.REDIS_URL = unix
     assert clients.bulk_reader() is None  # the pipeline serves
     assert await read.read_chain("bybit", "BTC", EXPIRY, fields=["mark", "ts"]) == bulk
     assert await read.read_chain("bybit", "BTC", EXPIRY) == full
+    assert await read.read_quotes("bybit", "BTC") == quotes and quotes[0][1]
     assert await read.read_strikes("bybit", "BTC") == ALL_STRIKES
 
 
