@@ -1,0 +1,50 @@
+"""Optional dependencies the web process never uses, kept out of its memory.
+
+Some libraries import an optional dependency at import time whenever it is installed,
+and the runtime requirements install these ones for other libraries (daphne pulls in
+`cryptography`, apprise pulls in `requests`; the development virtualenv adds
+`pygments`). Measured in the web process (resident memory of the module's own code):
+
+- channels-redis's serializers import `cryptography.fernet` for the layer's optional
+  symmetric encryption, which CHANNEL_LAYERS does not turn on: 8.3 MB (its Rust
+  bindings).
+- DRF's `compat` imports `requests` (for `rest_framework.test.RequestsClient`, a test
+  helper) and `pygments` (to highlight code blocks in Markdown view descriptions; the
+  image does not install it): 4.3 MB and 0.9 MB.
+
+`skip_unused_imports()` imports those two modules while the names are hidden, so they
+take their "not installed" branch; the names are visible again afterwards, so any
+later `import requests` (apprise, in alerts/send.py) works as usual. It must run
+before Django is set up (tracker_project/asgi.py): the apps' `ready()` import both.
+"""
+
+import contextlib
+import importlib
+import sys
+
+UNUSED = {
+    "channels_redis.serializers": ("cryptography.fernet",),
+    "rest_framework.compat": ("requests", "pygments"),
+}
+
+
+@contextlib.contextmanager
+def hidden(*names: str):
+    """Within the block, importing any of `names` that is not imported yet raises
+    ImportError (a None entry in sys.modules)."""
+    absent = [name for name in names if name not in sys.modules]
+    for name in absent:
+        sys.modules[name] = None
+    try:
+        yield
+    finally:
+        for name in absent:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+
+
+def skip_unused_imports() -> None:
+    for module, names in UNUSED.items():
+        if module not in sys.modules:
+            with hidden(*names):
+                importlib.import_module(module)
