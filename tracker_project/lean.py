@@ -11,11 +11,16 @@ and the runtime requirements install these ones for other libraries (daphne pull
 - DRF's `compat` imports `requests` (for `rest_framework.test.RequestsClient`, a test
   helper) and `pygments` (to highlight code blocks in Markdown view descriptions; the
   image does not install it): 4.3 MB and 0.9 MB.
+- Celery's thread helpers and bootsteps import `greenlet` (for greenlet-based pools;
+  the worker's is solo), which only the development virtualenv installs (for
+  playwright): 1.2 MB. Hidden, they behave as in the image.
 
-`skip_unused_imports()` imports those two modules while the names are hidden, so they
+`skip_unused_imports()` imports those modules while the names are hidden, so they
 take their "not installed" branch; the names are visible again afterwards, so any
 later `import requests` (apprise, in alerts/send.py) works as usual. It must run
-before Django is set up (tracker_project/asgi.py): the apps' `ready()` import both.
+before they are first imported: Celery's before the Celery app (tracker_project/
+__init__.py) and the worker's steps (tracker_project/worker.py), the others before
+Django is set up in the web (tracker_project/asgi.py).
 """
 
 import contextlib
@@ -25,6 +30,8 @@ import sys
 UNUSED = {
     "channels_redis.serializers": ("cryptography.fernet",),
     "rest_framework.compat": ("requests", "pygments"),
+    "celery.utils.threads": ("greenlet",),
+    "celery.bootsteps": ("greenlet",),
 }
 
 
@@ -43,8 +50,11 @@ def hidden(*names: str):
                 del sys.modules[name]
 
 
-def skip_unused_imports() -> None:
-    for module, names in UNUSED.items():
+def skip_unused_imports(*modules: str) -> None:
+    """Import `modules` (every module of UNUSED when none is named) without their
+    unused optional dependencies."""
+    for module in modules or UNUSED:
+        names = UNUSED[module]
         if module not in sys.modules:
             with hidden(*names):
                 importlib.import_module(module)
