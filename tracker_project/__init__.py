@@ -5,7 +5,7 @@ import os
 if os.environ.get("TRACKER_FEED_ONLY") != "1":
     from tracker_project.lean import skip_unused_imports
 
-    skip_unused_imports("celery.utils.threads")  # before Celery imports it
+    skip_unused_imports("kombu.serialization", "celery.utils.threads")  # before Celery
     from tracker_project.celery import app as celery_app
 
     __all__ = ("celery_app",)

@@ -12,8 +12,13 @@ and the runtime requirements install these ones for other libraries (daphne pull
   helper) and `pygments` (to highlight code blocks in Markdown view descriptions; the
   image does not install it): 4.3 MB and 0.9 MB.
 - Celery's thread helpers and bootsteps import `greenlet` (for greenlet-based pools;
-  the worker's is solo), which only the development virtualenv installs (for
-  playwright): 1.2 MB. Hidden, they behave as in the image.
+  the worker's is solo), and its debug helpers `psutil` (to print a process's memory
+  in a debugging aid), which only the development virtualenv installs (for
+  playwright and the benchmarks): 1.2 MB and 0.6 MB. Hidden, they behave as in the
+  image.
+- Kombu's serializers import `yaml` to offer a YAML message format; Celery's messages
+  are JSON (the settings name no other): 1.0 MB in the worker (the web imports yaml
+  for drf-spectacular's YAML schema anyway).
 
 `skip_unused_imports()` imports those modules while the names are hidden, so they
 take their "not installed" branch; the names are visible again afterwards, so any
@@ -30,8 +35,10 @@ import sys
 UNUSED = {
     "channels_redis.serializers": ("cryptography.fernet",),
     "rest_framework.compat": ("requests", "pygments"),
+    "kombu.serialization": ("yaml",),  # before Celery's modules, which import it
     "celery.utils.threads": ("greenlet",),
     "celery.bootsteps": ("greenlet",),
+    "celery.utils.debug": ("psutil",),
 }
 
 

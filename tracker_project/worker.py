@@ -18,7 +18,7 @@ import click
 
 from tracker_project.lean import skip_unused_imports
 
-skip_unused_imports("celery.bootsteps")
+skip_unused_imports("celery.bootsteps", "celery.utils.debug")
 from celery import bootsteps  # noqa: E402
 from celery.signals import task_postrun, worker_ready  # noqa: E402
 
