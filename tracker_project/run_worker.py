@@ -10,7 +10,7 @@ starts the same worker as
 (or, with `--no-beat`, an extra worker without beat: one beat per deployment)
 through the call that command ends in (`app.Worker(...).start()`), without importing
 Celery's command line first: its every subcommand (the `amqp` shell pulls in
-click-repl and prompt_toolkit) cost the worker about 11 MB of resident memory it never
+click-repl and prompt_toolkit) cost the worker about 10 MB of resident memory it never
 used (measured: docs/deployment.md). `celery -A tracker_project.worker inspect ping`
 and the other control commands still reach it.
 
