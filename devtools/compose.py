@@ -123,10 +123,12 @@ class NativeDeployment:
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
-    def start(self) -> "NativeDeployment":
+    def start(self, only: set[str] | None = None) -> "NativeDeployment":
+        """Every service, or `only` these (in file order)."""
         try:
             for service in self.services.values():
-                self._start(service)
+                if only is None or service.name in only:
+                    self._start(service)
         except BaseException:
             self.stop()
             raise

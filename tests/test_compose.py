@@ -1,15 +1,18 @@
 """The compose files are the single truth of each deployment: they parse, every
 command exists and runs as it is from the project root, every variable is documented
-in .env.example, and the smallest deployment streams when started from its file."""
+in .env.example, the smallest deployment streams when started from its file, and the
+full one's worker runs its tasks and beat in one process."""
 
 import importlib.util
 import re
 import shutil
 
+import psutil
 import pytest
 
 from devtools import compose
 from devtools.processes import BASE_DIR, BIN, wait_for
+from options import store
 
 ENV = {"DJANGO_SECRET_KEY": "test"}
 DOCUMENTED = re.compile(r"^(?:# )?([A-Z][A-Z0-9_]*)=", re.M)
@@ -122,6 +125,32 @@ def test_the_ultra_minimal_file_streams_as_it_is(tmp_path, make_simulator):
         assert set(client.hgetall(client.keys("ot:tick:*")[0])) == {
             "bid", "ask", "mark", "mark_iv", "ts",
         }  # fmt: skip
+        client.close()
+    finally:
+        deployment.stop()
+
+
+def test_the_full_files_worker_refreshes_and_runs_beat_in_one_process(
+    tmp_path, make_simulator
+):
+    sim = make_simulator(contracts=100, rate=100)
+    env = {**ENV, "BYBIT_REST_URL": sim.rest_url, "BYBIT_WS_URL": sim.ws_url}
+    deployment = compose.NativeDeployment("full", tmp_path, env)
+    deployment.start(only={"redis", "migrate", "worker"})
+    try:
+        import redis
+
+        client = redis.Redis.from_url(deployment.redis_url, decode_responses=True)
+        # The worker refreshes the universe as soon as it is ready...
+        refresh = lambda: store.read_refresh(client, "bybit")  # noqa: E731
+        wait_for(lambda: refresh().get("state") == "ok", 60, "refreshed")
+        # ... and beat, in a thread of the same process, sends the alert rules' sync
+        # every 5 s, which the worker runs.
+        log = tmp_path / "worker.log"
+        ran = re.compile(r"alerts\.sync\[[^]]+\] succeeded")
+        wait_for(lambda: ran.search(log.read_text()), 30, log.read_text)
+        worker = psutil.Process(deployment.processes["worker"].pid)
+        assert worker.children() == []  # no pool child, no beat process
         client.close()
     finally:
         deployment.stop()

@@ -4,7 +4,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from tracker_project.lean import skip_unused_imports
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker_project.settings")
+skip_unused_imports()  # before the apps' ready() import them
 
 # Django is set up before anything imports models or consumers.
 django_asgi_app = get_asgi_application()

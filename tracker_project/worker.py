@@ -15,8 +15,12 @@ import gc
 import os
 
 import click
-from celery import bootsteps
-from celery.signals import task_postrun, worker_ready
+
+from tracker_project.lean import skip_unused_imports
+
+skip_unused_imports("celery.bootsteps", "celery.utils.debug")
+from celery import bootsteps  # noqa: E402
+from celery.signals import task_postrun, worker_ready  # noqa: E402
 
 # Read when the settings load, which happens after this import (Celery reads its
 # configuration lazily).
