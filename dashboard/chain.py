@@ -47,9 +47,9 @@ def narrow(row: dict) -> dict:
 
 
 _fragments: dict[int, tuple[dict, bytes]] = {}
-FRAGMENTS_MAX = 5_000  # about 2 s of one busy chain; cleared wholesale past this
+FRAGMENTS_MAX = 1_000  # about 0.5 s of one busy chain; cleared wholesale past this
 _bodies: OrderedDict[int, tuple[dict, bytes]] = OrderedDict()
-BODIES_MEMO = 32  # recent events: every socket of a chain sends the same one
+BODIES_MEMO = 8  # recent events: every socket of a chain sends the same one
 
 
 def forget_rows() -> None:

@@ -21,7 +21,7 @@ from collections import deque
 
 from dashboard.chain import forget_rows, narrow
 
-EVENTS_KEPT = 16  # about 1.6 s of events: merges for pages that lag by less
+EVENTS_KEPT = 8  # about 0.8 s of events: merges for pages that lag by less
 MERGES_KEPT = 8  # merged dicts kept for the current version (sockets mostly share one)
 AT_KEPT = 64  # `at` of recent events: each is applied once, whoever receives it
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 import orjson
 from channels_redis.serializers import BaseMessageSerializer, registry
 
-MEMO_SIZE = 32  # recent messages: enough for every group of a busy exchange
+MEMO_SIZE = 8  # recent messages: a group's consumers all decode one within milliseconds
 
 
 class SharedJSONSerializer(BaseMessageSerializer):
