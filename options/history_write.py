@@ -79,7 +79,10 @@ async def _chains_of(exchange: str, base: str) -> list[Chain]:
 
 async def _chain(exchange: str, base: str, expiry: str) -> Chain | None:
     try:
-        return await read.read_chain(exchange, base, expiry, fields=HISTORY_FIELDS)
+        # Every contract has changed since the last sample: nothing to remember.
+        return await read.read_chain(
+            exchange, base, expiry, fields=HISTORY_FIELDS, remember=False
+        )
     except read.NotFound:  # the expiry rolled off between two reads
         return None
 

@@ -57,12 +57,15 @@ async def read_chain(
     strike_min: float | None = None,
     strike_max: float | None = None,
     fields: Sequence[str] | None = None,
+    remember: bool = True,
 ) -> Chain:
     """The chain of one expiry, only strikes within the bounds (inclusive), each
     contract with only `fields` (all it has when None; each of them, None when the
     contract lacks it). Values that cannot be used are None (options.rows.usable).
     The ATM row is found from the selected contracts' valid prices whatever the
-    fields."""
+    fields. `remember=False`: the check of each hash does not keep it for the next
+    read (options.rows.usable), for a reader that comes back only after every
+    contract has changed (the history, once a minute)."""
     index = await _zrange(keys.chain(exchange, base, expiry))
     if not index:
         raise await _missing(exchange, base, expiry)
@@ -70,7 +73,7 @@ async def read_chain(
         index = within(index, strike_min, strike_max)
     wanted = _wanted(fields)
     states = await _hashes([keys.tick(exchange, s) for s, _ in index], wanted)
-    return _chain((exchange, base, expiry), index, states, fields)
+    return _chain((exchange, base, expiry), index, states, fields, remember)
 
 
 def _wanted(fields: Sequence[str] | None) -> list[str] | None:
@@ -78,11 +81,11 @@ def _wanted(fields: Sequence[str] | None) -> list[str] | None:
     return None if fields is None else list(dict.fromkeys((*fields, *PRICE_FIELDS)))
 
 
-def _chain(names, index, states, fields) -> Chain:
+def _chain(names, index, states, fields, remember: bool = True) -> Chain:
     """A Chain from its index and its contracts' states, read with _wanted(fields)."""
     asked = None if fields is None else frozenset(fields)
     states = [
-        usable(state, asked, keys.tick(names[0], symbol))
+        usable(state, asked, keys.tick(names[0], symbol) if remember else "")
         for state, (symbol, _) in zip(states, index, strict=True)
     ]
     narrow = fields is not None and len(_wanted(fields)) > len(fields)
