@@ -10,7 +10,8 @@ never waits on either.
 import asyncio
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from django.db import transaction
 
@@ -38,15 +39,15 @@ def record(
     first sample. Returns a one-line summary."""
     now_ms = read.now_ms() if now_ms is None else now_ms
     started = time.perf_counter()
-    chains = asyncio.run(read_every_chain(exchanges))
+    packed = asyncio.run(read_every_chain(exchanges, each=_pack_with_rows))
     read_s = time.perf_counter() - started
     slot = slot_of(now_ms, interval_s)
     trimmed = trim(now_ms - retention_s * 1000)
     with transaction.atomic():
-        rows = [sample_of(chain, slot) for chain in chains if chain.rows]
+        rows = [sample_from(chain, slot) for chain in packed if chain is not None]
         ChainSample.objects.bulk_create(rows, ignore_conflicts=True)
     hours = roll_up(now_ms, now_ms - retention_s * 1000, exchanges)
-    contracts = sum(len(chain.ticks()) for chain in chains)
+    contracts = sum(len(chain.contracts) for chain in packed if chain is not None)
     write_s = time.perf_counter() - started - read_s
     return (
         f"{len(rows)} chains, {contracts} contracts at {slot}; trimmed {trimmed}; "
@@ -55,26 +56,31 @@ def record(
     )
 
 
-async def read_every_chain(exchanges=None) -> list[Chain]:
+async def read_every_chain(
+    exchanges=None, each: Callable = lambda chain: chain
+) -> list:
     """Every chain of every base of the exchanges (all when None), with the
-    history's fields."""
+    history's fields, passed through `each` as soon as it is read. One chain at a
+    time: `record` packs each one (`pack`), so the worker holds one chain's rows at
+    most, not every contract's (its resident memory keeps the peak)."""
     try:
-        chains = []
+        found = []
         for exchange in exchanges or await read.read_exchanges():
             for base in await read.read_bases(exchange):
-                chains.extend(await _chains_of(exchange, base))
-        return chains
+                for expiry in await _expiries(exchange, base):
+                    chain = await _chain(exchange, base, expiry)
+                    if chain is not None:
+                        found.append(each(chain))
+        return found
     finally:
         await _close_loop_clients()
 
 
-async def _chains_of(exchange: str, base: str) -> list[Chain]:
+async def _expiries(exchange: str, base: str) -> list[str]:
     try:
-        expiries = await read.read_expiries(exchange, base)
+        return [e.expiry for e in await read.read_expiries(exchange, base)]
     except read.NotFound:  # the base went between two reads
         return []
-    found = await asyncio.gather(*(_chain(exchange, base, e.expiry) for e in expiries))
-    return [chain for chain in found if chain is not None]
 
 
 async def _chain(exchange: str, base: str, expiry: str) -> Chain | None:
@@ -95,21 +101,45 @@ async def _close_loop_clients() -> None:
         await bulk.close()
 
 
-def sample_of(chain: Chain, slot_ms: int) -> ChainSample:
-    """One row: the chain's contracts (their universe) and a packed column per field."""
+class Packed(NamedTuple):
+    """A chain's sample before it meets the database: its contracts and a packed
+    column per field."""
+
+    exchange: str
+    base: str
+    expiry: str
+    contracts: tuple[tuple[str, float], ...]  # (symbol, strike)
+    columns: dict[str, bytes]
+
+
+def pack(chain: Chain) -> Packed:
     ticks = chain.ticks()
     columns = {
         field: history_codec.pack([t.values.get(field) for t in ticks])
         for field in HISTORY_FIELDS
     }
+    contracts = tuple((t.symbol, t.strike) for t in ticks)
+    return Packed(chain.exchange, chain.base, chain.expiry, contracts, columns)
+
+
+def _pack_with_rows(chain: Chain) -> Packed | None:
+    return pack(chain) if chain.rows else None
+
+
+def sample_from(packed: Packed, slot_ms: int) -> ChainSample:
+    """One row: the chain's contracts (their universe) and a packed column per field."""
     return ChainSample(
-        exchange=chain.exchange,
-        base=chain.base,
-        expiry=chain.expiry,
+        exchange=packed.exchange,
+        base=packed.base,
+        expiry=packed.expiry,
         at_ms=slot_ms,
-        universe=universe_of((t.symbol, t.strike) for t in ticks),
-        **columns,
+        universe=universe_of(packed.contracts),
+        **packed.columns,
     )
+
+
+def sample_of(chain: Chain, slot_ms: int) -> ChainSample:
+    return sample_from(pack(chain), slot_ms)
 
 
 def universe_of(entries: Iterable[tuple[str, float]]) -> SampleUniverse:
