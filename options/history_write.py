@@ -39,15 +39,16 @@ def record(
     first sample. Returns a one-line summary."""
     now_ms = read.now_ms() if now_ms is None else now_ms
     started = time.perf_counter()
-    packed = asyncio.run(read_every_chain(exchanges, each=_pack_with_rows))
+    read_all = read_every_chain(exchanges, each=_pack_with_rows)
+    packed = [chain for chain in asyncio.run(read_all) if chain is not None]
     read_s = time.perf_counter() - started
     slot = slot_of(now_ms, interval_s)
     trimmed = trim(now_ms - retention_s * 1000)
     with transaction.atomic():
-        rows = [sample_from(chain, slot) for chain in packed if chain is not None]
+        rows = [sample_from(chain, slot) for chain in packed]
         ChainSample.objects.bulk_create(rows, ignore_conflicts=True)
     hours = roll_up(now_ms, now_ms - retention_s * 1000, exchanges)
-    contracts = sum(len(chain.contracts) for chain in packed if chain is not None)
+    contracts = sum(len(chain.contracts) for chain in packed)
     write_s = time.perf_counter() - started - read_s
     return (
         f"{len(rows)} chains, {contracts} contracts at {slot}; trimmed {trimmed}; "

@@ -11,7 +11,7 @@ from itertools import chain
 from typing import NamedTuple
 
 from options.fields import row_pattern
-from options.rows import SEP, ChainRow, Tick, option_type, usable
+from options.rows import SEP, ChainRow, Tick, by_strike, usable
 
 # What the analytics read of each contract (the read model reads only these; with
 # `index`, a chain's centre price needs no second pass: options.read).
@@ -125,21 +125,8 @@ def indexed_strikes(
     index: Sequence[tuple[str, float]], found: Sequence[Quote]
 ) -> list[Strike]:
     """Strikes from a chain index ((symbol, strike), strike order) and each
-    contract's Quote, paired as options.rows.chain_rows pairs ticks."""
-    listed: list[Strike] = []
-    at = call = put = None
-    for (symbol, strike), q in zip(index, found, strict=True):
-        kind = option_type(symbol)
-        if kind is None:
-            continue
-        if strike != at:
-            if at is not None:
-                listed.append(Strike(at, call, put))
-            at, call, put = strike, None, None
-        if kind == "C":
-            call = q
-        else:
-            put = q
-    if at is not None:
-        listed.append(Strike(at, call, put))
-    return listed
+    contract's Quote, paired as chain rows are (options.rows.by_strike)."""
+    entries = (
+        (symbol, strike, q) for (symbol, strike), q in zip(index, found, strict=True)
+    )
+    return [Strike(*row) for row in by_strike(entries)]

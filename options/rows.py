@@ -6,15 +6,17 @@ Pure: no I/O. options.read fills these rows from Redis; the API and the dashboar
 format them. Values stay the exchange's decimal strings, never re-rounded floats.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TypeVar
 
 import orjson
 
 from options.fields import CHECKS, row_check
 from options.symbols import SymbolError, parse_symbol
 
+T = TypeVar("T")
 STALE_AFTER_MS = 5_000  # the feed writes its status every second
 PRICE_FIELDS = ("underlying", "index")  # a chain's centre: forward, else spot
 STAMP_FIELDS = ("recv_ts", "ts")  # a tick's time: our receipt, else the exchange's
@@ -201,22 +203,33 @@ class Chain:
 
 
 def chain_rows(ticks: Iterable[Tick]) -> list[ChainRow]:
-    """Ticks in strike order to one row per strike, call and put side by side; a
-    symbol that is neither goes nowhere."""
-    rows: list[ChainRow] = []
-    row = None
-    for tick in ticks:
-        kind = option_type(tick.symbol)
+    """Ticks in strike order to one row per strike, call and put side by side."""
+    return [
+        ChainRow(strike, call, put)
+        for strike, call, put in by_strike((t.symbol, t.strike, t) for t in ticks)
+    ]
+
+
+def by_strike(entries: Iterable[tuple[str, float, T]]) -> Iterator[tuple]:
+    """(symbol, strike, item) in strike order to (strike, call's item, put's item)
+    per strike, None for a side not listed; a symbol that is neither goes nowhere.
+    Every chain reader pairs its items so (chain_rows, options.quote)."""
+    at = call = put = None
+    started = False
+    for symbol, strike, item in entries:
+        kind = option_type(symbol)
         if kind is None:
             continue
-        if row is None or row.strike != tick.strike:
-            row = ChainRow(tick.strike)
-            rows.append(row)
+        if not started or strike != at:
+            if started:
+                yield at, call, put
+            at, call, put, started = strike, None, None, True
         if kind == "C":
-            row.call = tick
+            call = item
         else:
-            row.put = tick
-    return rows
+            put = item
+    if started:
+        yield at, call, put
 
 
 @dataclass(frozen=True, slots=True)
