@@ -30,6 +30,7 @@ Everything runs on 127.0.0.1 as real processes (bench/harness.py); nothing is a 
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -53,10 +54,30 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-def start_daphne(stack: Stack) -> Daphne:
-    # Every benchmark client connects from 127.0.0.1: lift the per-address limit.
-    env = {**stack.env, "WS_MAX_PER_CLIENT": "10000"}
-    return Daphne(free_port(), env, stack.workdir / "daphne.log").start()
+# Every benchmark client connects from 127.0.0.1: lift the per-address limit.
+MANY_CLIENTS = {"WS_MAX_PER_CLIENT": "10000"}
+
+
+@contextlib.contextmanager
+def serving(contracts: int, rate: int, env: dict[str, str], static: bool = False):
+    """(stack, feed, daphne): the simulator streaming `rate` msg/s over `contracts`,
+    the feed streaming them, and daphne serving the tracker with `env` added (and
+    the static files collected first); all stopped afterwards."""
+    stack = Stack(contracts=contracts, rate=rate)
+    feed = stack.feed()
+    daphne = None
+    try:
+        if static:
+            stack.run("collectstatic", "--noinput", "-v", "0")
+        feed.wait_streaming()
+        log = stack.workdir / "daphne.log"
+        daphne = Daphne(free_port(), {**stack.env, **env}, log).start(timeout=120)
+        yield stack, feed, daphne
+    finally:
+        if daphne:
+            daphne.stop()
+        feed.stop()
+        stack.close()
 
 
 def biggest_chain(stack: Stack, base: str = "BTC") -> tuple[str, list[tuple]]:
@@ -197,39 +218,32 @@ def force_ticks(stack, page, watch, symbol: str, ticks: int, per_tick: bool) -> 
 
 
 def tick_to_cell(ticks: int, rate: int, per_tick: bool = False) -> dict:
-    from playwright.sync_api import sync_playwright
-
-    stack = Stack(contracts=2100, rate=rate)
-    feed = stack.feed()
-    daphne = watch = None
-    try:
-        stack.run("collectstatic", "--noinput", "-v", "0")
-        feed.wait_streaming()
-        daphne = start_daphne(stack)
+    with serving(2100, rate, MANY_CLIENTS, static=True) as (stack, _, daphne):
         expiry, index = biggest_chain(stack)
         symbol = atm_call(stack, index)
-        watch = ChannelWatch(stack, expiry, symbol)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            # bypass_csp: the page's policy forbids the evaluated wait predicates.
-            page = browser.new_page(
-                viewport={"width": 1600, "height": 1000}, bypass_csp=True
-            )
-            page.add_init_script(HOOK)
-            page.goto(f"http://127.0.0.1:{daphne.port}/chain/bybit/BTC/{expiry}/")
-            page.wait_for_function("window.chainReady === true", timeout=20000)
-            page.evaluate(OBSERVE, f'[data-symbol="{symbol}"][data-field="mark"]')
-            figures = force_ticks(stack, page, watch, symbol, ticks, per_tick)
-            browser.close()
-        return {"ticks": ticks, "msgs_per_s": rate, "chain_contracts": len(index),
-                **figures}  # fmt: skip
-    finally:
-        if watch:
-            watch.close()
-        if daphne:
-            daphne.stop()
-        feed.stop()
-        stack.close()
+        with contextlib.closing(ChannelWatch(stack, expiry, symbol)) as watch:
+            figures = browse(daphne, expiry, symbol, stack, watch, ticks, per_tick)
+    return {"ticks": ticks, "msgs_per_s": rate, "chain_contracts": len(index),
+            **figures}  # fmt: skip
+
+
+def browse(daphne, expiry, symbol, stack, watch, ticks: int, per_tick: bool) -> dict:
+    """Chromium on the chain page, the ticks forced and timed (force_ticks)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # bypass_csp: the page's policy forbids the evaluated wait predicates.
+        page = browser.new_page(
+            viewport={"width": 1600, "height": 1000}, bypass_csp=True
+        )
+        page.add_init_script(HOOK)
+        page.goto(f"http://127.0.0.1:{daphne.port}/chain/bybit/BTC/{expiry}/")
+        page.wait_for_function("window.chainReady === true", timeout=20000)
+        page.evaluate(OBSERVE, f'[data-symbol="{symbol}"][data-field="mark"]')
+        figures = force_ticks(stack, page, watch, symbol, ticks, per_tick)
+        browser.close()
+    return figures
 
 
 # 2. Fan-out ---------------------------------------------------------------------------
@@ -302,12 +316,7 @@ async def clients_run(
 
 
 def fan_out(count: int, seconds: float, rate: int, frozen: int = 0) -> dict:
-    stack = Stack(contracts=2100, rate=rate)
-    feed = stack.feed()
-    daphne = None
-    try:
-        feed.wait_streaming()
-        daphne = start_daphne(stack)
+    with serving(2100, rate, MANY_CLIENTS) as (stack, feed, daphne):
         expiry, index = biggest_chain(stack)
         url = f"ws://127.0.0.1:{daphne.port}/ws/chain/bybit/BTC/{expiry}/"
         origin = f"http://127.0.0.1:{daphne.port}"
@@ -347,11 +356,6 @@ def fan_out(count: int, seconds: float, rate: int, frozen: int = 0) -> dict:
             },
             "errors": out["errors"],
         }
-    finally:
-        if daphne:
-            daphne.stop()
-        feed.stop()
-        stack.close()
 
 
 def main() -> None:

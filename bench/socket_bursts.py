@@ -22,9 +22,8 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dashboard_bench import biggest_chain  # noqa: E402
-from bench.harness import Stack, rss_mb  # noqa: E402
-from devtools.processes import Daphne, free_port  # noqa: E402
+from bench.dashboard_bench import biggest_chain, serving  # noqa: E402
+from bench.harness import rss_mb  # noqa: E402
 
 PER_ADDRESS = 20
 HANDSHAKES = 50  # at once: a browser crowd arrives over time, not in one packet
@@ -73,13 +72,7 @@ def settle(pid: int, seconds: float = 3.0) -> float:
 
 
 def run(sockets: int, bursts: int, hold: float, env: dict[str, str]) -> dict:
-    stack = Stack(contracts=600, rate=600)
-    feed = stack.feed()
-    daphne = None
-    try:
-        feed.wait_streaming()
-        log = stack.workdir / "daphne.log"
-        daphne = Daphne(free_port(), {**stack.env, **env}, log).start(timeout=120)
+    with serving(600, 600, env) as (stack, _, daphne):
         expiry, index = biggest_chain(stack)
         url = f"ws://127.0.0.1:{daphne.port}/ws/chain/bybit/BTC/{expiry}/"
         origin = daphne.url
@@ -98,11 +91,6 @@ def run(sockets: int, bursts: int, hold: float, env: dict[str, str]) -> dict:
             "growth_after_first_mb": round(max(after[1:]) - after[0], 1),
             "env": env,
         }
-    finally:
-        if daphne:
-            daphne.stop()
-        feed.stop()
-        stack.close()
 
 
 def main() -> None:
