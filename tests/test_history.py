@@ -301,7 +301,10 @@ def test_a_day_across_hours_reads_the_same_from_both_tables():
     for since, until in ranges:
         for step in (None, 60, 300, 3600):
             combined, alone = _both_ways(symbol, since, until, fields, step)
-            assert combined == alone and alone.times, (since, until, step)
+            assert combined == alone, (since, until, step)
+            # An hour's step keeps 3 or 4 slots, which may all be slots that do not
+            # list the contract (a third of them), depending on the hour it runs.
+            assert alone.times or step == 3600, (since, until, step)
     combined, _ = _both_ways(symbol, 0, now, fields)
     assert combined.values["mark"][:2] == [1.1, 3.3]  # not listed in the 0th, 2nd
 
